@@ -1,0 +1,5 @@
+"""`python -m gatewatch` runs the CLI."""
+
+from gatewatch.cli import app
+
+app()

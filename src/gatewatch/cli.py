@@ -1,0 +1,305 @@
+"""The `gatewatch` command: serve the engine, check config, and work incidents over the API."""
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from gatewatch.client import GatewatchClient
+from gatewatch.clock import SystemClock
+from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig, check_listen, load_config
+from gatewatch.errors import GatewatchError
+from gatewatch.server import admin_token_path, build_app, with_bootstrap_token
+
+app = typer.Typer(
+    help="gatewatch: alerting and incident response for messaging gateways.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+out = Console()
+err = Console(stderr=True)
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "P1": "red",
+    "P2": "yellow",
+    "warning": "yellow",
+    "info": "cyan",
+}
+STATUS_STYLE = {
+    "triggered": "bold red",
+    "acknowledged": "yellow",
+    "resolved": "green",
+    "firing": "bold red",
+}
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", envvar="GATEWATCH_CONFIG", help="gatewatch.yml")
+]
+UrlOption = Annotated[
+    str, typer.Option("--url", envvar="GATEWATCH_URL", help="gatewatch's base URL")
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="GATEWATCH_TOKEN",
+        help="API token (default: ./.gatewatch/admin.token when present)",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
+DEFAULT_URL = f"http://{DEFAULT_LISTEN}"
+
+
+def _fail(error: GatewatchError) -> NoReturn:
+    err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+    if error.hint:
+        err.print(f"[dim]hint: {error.hint}[/]")
+    raise typer.Exit(1)
+
+
+def _client(url: str, token: str | None) -> GatewatchClient:
+    if token is None:
+        default = admin_token_path(GatewatchConfig().data_dir)
+        token = default.read_text().strip() if default.exists() else None
+    return GatewatchClient(url, token)
+
+
+def _ago(timestamp: str | None) -> str:
+    if not timestamp:
+        return "-"
+    seconds = int((datetime.now(UTC) - datetime.fromisoformat(timestamp)).total_seconds())
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{max(seconds, 0)}s ago"
+
+
+def _styled(value: str | None, styles: dict[str, str]) -> str:
+    text = value or "-"
+    style = styles.get(text)
+    return f"[{style}]{text}[/]" if style else text
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _listen(value: str | None) -> str | None:
+    try:
+        return check_listen(value) if value is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    listen: Annotated[
+        str | None, typer.Option(help="host:port, overrides the config", callback=_listen)
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the engine: ingest, incidents, REST API."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        settings = load_config(config, os.environ)
+        if listen is not None:
+            settings = settings.model_copy(update={"listen": listen})
+        settings = with_bootstrap_token(settings)
+        application = build_app(settings, SystemClock())
+    except GatewatchError as exc:
+        _fail(exc)
+    uvicorn.run(
+        application, host=settings.host, port=settings.port, log_level=log_level, access_log=False
+    )
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="gatewatch.yml to validate")]) -> None:
+    """Validate a config file; every problem is printed as file:line: key: message."""
+    try:
+        settings = load_config(file, os.environ)
+    except GatewatchError as exc:
+        _fail(exc)
+    out.print(
+        f"[green]ok[/] {file}: {len(settings.routes)} routes, {len(settings.severities)} "
+        f"severity levels, {len(settings.auth.tokens)} tokens, {len(settings.policies)} policies"
+    )
+
+
+@app.command()
+def alerts(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    filter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            "-f",
+            help='Matchers, e.g. severity="critical"',
+        ),
+    ] = None,
+    status: Annotated[str, typer.Option(help="firing, resolved or all")] = "firing",
+    as_json: JsonOption = False,
+) -> None:
+    """Firing alerts by severity (the runbooks' check-alerts)."""
+    try:
+        items = _client(url, token).alerts(filter or [], status)
+    except GatewatchError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(items)
+        return
+    order = {name: index for index, name in enumerate(SEVERITY_STYLE)}
+    items.sort(key=lambda a: (order.get(a["labels"].get("severity", ""), 99), a["starts_at"]))
+    table = Table(title=f"{len(items)} {status} alerts", title_justify="left")
+    for column in ("severity", "alert", "target", "summary", "since"):
+        table.add_column(column)
+    for item in items:
+        labels = item["labels"]
+        table.add_row(
+            _styled(labels.get("severity"), SEVERITY_STYLE),
+            labels.get("alertname", "-"),
+            labels.get("instance") or labels.get("service") or labels.get("job") or "-",
+            item["annotations"].get("summary", ""),
+            _ago(item["starts_at"]),
+        )
+    out.print(table)
+
+
+@app.command()
+def incidents(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="open, triggered, acknowledged, resolved (repeatable)")
+    ] = None,
+    severity: Annotated[list[str] | None, typer.Option()] = None,
+    service: Annotated[list[str] | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List incidents, newest first."""
+    try:
+        page = _client(url, token).incidents(status or [], severity or [], service or [], limit)
+    except GatewatchError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(page)
+        return
+    table = Table(title=f"{page['total']} incidents", title_justify="left")
+    for column in ("id", "status", "severity", "title", "service", "triggered", "acked by"):
+        table.add_column(column)
+    for item in page["items"]:
+        table.add_row(
+            str(item["id"]),
+            _styled(item["status"], STATUS_STYLE),
+            _styled(item["severity"], SEVERITY_STYLE),
+            item["title"],
+            item["service"] or "-",
+            _ago(item["triggered_at"]),
+            item["acknowledged_by"] or "-",
+        )
+    out.print(table)
+
+
+@app.command()
+def incident(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One incident with its alerts and timeline."""
+    try:
+        detail = _client(url, token).incident(incident_id)
+    except GatewatchError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(detail)
+        return
+    out.print(
+        f"[bold]#{detail['id']} {detail['title']}[/]  {_styled(detail['status'], STATUS_STYLE)}"
+        f"  {_styled(detail['severity'], SEVERITY_STYLE)}  service={detail['service'] or '-'}"
+        f"  route={detail['route']}"
+    )
+    alerts_table = Table(title="alerts", title_justify="left")
+    for column in ("fingerprint", "status", "alert", "labels"):
+        alerts_table.add_column(column)
+    for alert in detail["alerts"]:
+        labels = ", ".join(
+            f"{k}={v}" for k, v in sorted(alert["labels"].items()) if k != "alertname"
+        )
+        alerts_table.add_row(
+            alert["fingerprint"],
+            _styled(alert["status"], STATUS_STYLE),
+            alert["labels"].get("alertname", "-"),
+            labels,
+        )
+    out.print(alerts_table)
+    timeline = Table(title="timeline", title_justify="left")
+    for column in ("at", "who", "what"):
+        timeline.add_column(column)
+    for event in detail["timeline"]:
+        timeline.add_row(event["at"], event["actor"], event["message"])
+    out.print(timeline)
+
+
+def _act(action: str, incident_id: int, url: str, token: str | None, note: str | None) -> None:
+    try:
+        result = _client(url, token).act(incident_id, action, note)
+    except GatewatchError as exc:
+        _fail(exc)
+    who = result["acknowledged_by"] if action == "ack" else result["resolved_by"]
+    out.print(f"incident #{incident_id} {_styled(result['status'], STATUS_STYLE)} by {who}")
+
+
+NoteOption = Annotated[str | None, typer.Option("--note", "-n", help="Add a note to the timeline")]
+
+
+@app.command()
+def ack(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    note: NoteOption = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Acknowledge an incident: you are on it."""
+    _act("ack", incident_id, url, token, note)
+
+
+@app.command()
+def resolve(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    note: NoteOption = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Resolve an incident by hand."""
+    _act("resolve", incident_id, url, token, note)
+
+
+@app.command()
+def note(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    text: Annotated[str, typer.Argument(help="The note")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Add a note to an incident's timeline."""
+    try:
+        event = _client(url, token).note(incident_id, text)
+    except GatewatchError as exc:
+        _fail(exc)
+    out.print(f"note added to incident #{incident_id} by {event['actor']}")

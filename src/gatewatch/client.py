@@ -1,0 +1,69 @@
+"""A small typed client of gatewatch's REST API, used by the CLI."""
+
+from typing import Any
+
+import httpx
+
+from gatewatch.errors import GatewatchError
+
+
+class ApiError(GatewatchError):
+    """The server answered with an error, or could not be reached."""
+
+
+class GatewatchClient:
+    def __init__(self, url: str, token: str | None, timeout: float = 10.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(
+                f"cannot reach gatewatch at {self.url}: {exc}",
+                hint="start it with `gatewatch serve`, or point --url / GATEWATCH_URL at it",
+            ) from exc
+        if response.is_success:
+            return response.json()
+        try:
+            body = response.json()
+            message = body.get("error", response.text)
+            details = "; ".join(f"{d['path']}: {d['message']}" for d in body.get("details", []))
+        except (ValueError, AttributeError, KeyError, TypeError):
+            message, details = response.text, ""
+        hint = None
+        if response.status_code == 401:
+            hint = "pass --token or set GATEWATCH_TOKEN"
+        raise ApiError(
+            f"HTTP {response.status_code}: {message}" + (f" ({details})" if details else ""), hint
+        )
+
+    def alerts(self, filters: list[str], status: str) -> list[dict[str, Any]]:
+        body = self._request("GET", "/api/v1/alerts", params={"filter": filters, "status": status})
+        items: list[dict[str, Any]] = body["items"]
+        return items
+
+    def incidents(
+        self, statuses: list[str], severities: list[str], services: list[str], limit: int
+    ) -> dict[str, Any]:
+        params = {"status": statuses, "severity": severities, "service": services, "limit": limit}
+        page: dict[str, Any] = self._request("GET", "/api/v1/incidents", params=params)
+        return page
+
+    def incident(self, incident_id: int) -> dict[str, Any]:
+        detail: dict[str, Any] = self._request("GET", f"/api/v1/incidents/{incident_id}")
+        return detail
+
+    def act(self, incident_id: int, action: str, note: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "POST", f"/api/v1/incidents/{incident_id}/{action}", json={"note": note}
+        )
+        return result
+
+    def note(self, incident_id: int, text: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "POST", f"/api/v1/incidents/{incident_id}/notes", json={"text": text}
+        )
+        return result

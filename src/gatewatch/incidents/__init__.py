@@ -1,0 +1,1 @@
+"""Incidents: grouping alerts into incidents and their lifecycle (triggered, acked, resolved)."""

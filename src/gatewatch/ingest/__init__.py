@@ -1,0 +1,1 @@
+"""Payload parsers: each turns one wire format into an AlertBatch of normalized alerts."""

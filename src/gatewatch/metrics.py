@@ -1,0 +1,69 @@
+"""gatewatch's own Prometheus metrics, on a registry per app so tests stay independent."""
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gatewatch.model import IncidentStatus
+
+INGEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class _IncidentStateCollector(Collector):
+    """Reads incident counts at scrape time, so the gauge can never drift from the store."""
+
+    def __init__(self, count_by_status: Callable[[], dict[str, int]]) -> None:
+        self._count_by_status = count_by_status
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(
+            "gatewatch_incidents", "Incidents in the store by state", labels=["status"]
+        )
+        try:
+            counts = self._count_by_status()
+        except Exception:
+            return [GaugeMetricFamily("gatewatch_store_up", "Store reachable at scrape", 0)]
+        for status in IncidentStatus:
+            family.add_metric([status.value], counts.get(status.value, 0))
+        return [family, GaugeMetricFamily("gatewatch_store_up", "Store reachable at scrape", 1)]
+
+
+class Metrics:
+    def __init__(self, count_by_status: Callable[[], dict[str, int]]) -> None:
+        self.registry = CollectorRegistry()
+        self.alerts_received = Counter(
+            "gatewatch_alerts_received",
+            "Alerts accepted by ingest",
+            ["source", "status"],
+            registry=self.registry,
+        )
+        self.ingest_requests = Counter(
+            "gatewatch_ingest_requests",
+            "Ingest requests by outcome (accepted, invalid, too_large, unavailable, error)",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.ingest_duration = Histogram(
+            "gatewatch_ingest_duration_seconds",
+            "Time from request received to alerts committed",
+            ["source"],
+            buckets=INGEST_BUCKETS,
+            registry=self.registry,
+        )
+        self.incidents_opened = Counter(
+            "gatewatch_incidents_opened", "Incidents opened", registry=self.registry
+        )
+        self.incidents_auto_resolved = Counter(
+            "gatewatch_incidents_auto_resolved",
+            "Incidents resolved because all their alerts resolved",
+            registry=self.registry,
+        )
+        self.http_errors = Counter(
+            "gatewatch_http_errors",
+            "Requests that failed inside gatewatch (HTTP 5xx)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.registry.register(_IncidentStateCollector(count_by_status))

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, connection setup, migrations and the queries over them."""

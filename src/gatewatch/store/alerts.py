@@ -1,0 +1,67 @@
+"""Queries over the alerts table."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+
+from gatewatch.model import AlertStatus, StoredAlert
+from gatewatch.store.tables import alerts
+
+
+def alert_from_row(row: Row[Any]) -> StoredAlert:
+    return StoredAlert(
+        fingerprint=row.fingerprint,
+        labels=row.labels,
+        annotations=row.annotations,
+        status=AlertStatus(row.status),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        generator_url=row.generator_url,
+        source=row.source,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        receive_count=row.receive_count,
+    )
+
+
+def load_statuses(connection: Connection, fingerprints: Iterable[str]) -> dict[str, AlertStatus]:
+    """The stored status of each known fingerprint; ingest needs no more than this."""
+    wanted = list(set(fingerprints))
+    if not wanted:
+        return {}
+    query = select(alerts.c.fingerprint, alerts.c.status).where(alerts.c.fingerprint.in_(wanted))
+    return {row.fingerprint: AlertStatus(row.status) for row in connection.execute(query)}
+
+
+def insert_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(alerts), rows)
+
+
+def update_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Rows carry `key` (the fingerprint) and the columns to change; labels never change,
+    since the fingerprint is their hash."""
+    if rows:
+        statement = (
+            update(alerts)
+            .where(alerts.c.fingerprint == bindparam("key"))
+            .values(
+                status=bindparam("status"),
+                annotations=bindparam("annotations"),
+                starts_at=bindparam("starts_at"),
+                ends_at=bindparam("ends_at"),
+                generator_url=bindparam("generator_url"),
+                source=bindparam("source"),
+                last_seen=bindparam("last_seen"),
+                receive_count=alerts.c.receive_count + 1,
+            )
+        )
+        connection.execute(statement, rows)
+
+
+def list_alerts(connection: Connection, status: AlertStatus | None = None) -> list[StoredAlert]:
+    query = select(alerts).order_by(alerts.c.starts_at.desc(), alerts.c.fingerprint)
+    if status is not None:
+        query = query.where(alerts.c.status == status.value)
+    return [alert_from_row(row) for row in connection.execute(query)]

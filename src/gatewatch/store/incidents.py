@@ -1,0 +1,196 @@
+"""Queries over incidents, their alert links and their timelines."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
+
+from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, TimelineEvent
+from gatewatch.store.alerts import alert_from_row
+from gatewatch.store.tables import alerts, incident_alerts, incidents, timeline_events
+
+_OPEN = incidents.c.status != IncidentStatus.RESOLVED.value
+
+
+def _to_incident(row: Row[Any]) -> Incident:
+    return Incident(
+        id=row.id,
+        group_key=row.group_key,
+        group_labels=row.group_labels,
+        route=row.route,
+        policy=row.policy,
+        severity=row.severity,
+        title=row.title,
+        service=row.service,
+        status=IncidentStatus(row.status),
+        triggered_at=row.triggered_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        updated_at=row.updated_at,
+    )
+
+
+@dataclass(frozen=True)
+class OpenIncidentRef:
+    """What ingest needs of an open incident: far cheaper to load than the whole row."""
+
+    id: int
+    severity: str
+
+
+def open_incidents_by_key(
+    connection: Connection, keys: Iterable[str]
+) -> dict[str, OpenIncidentRef]:
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    query = select(incidents.c.id, incidents.c.group_key, incidents.c.severity).where(
+        incidents.c.group_key.in_(wanted), _OPEN
+    )
+    return {
+        row.group_key: OpenIncidentRef(row.id, row.severity) for row in connection.execute(query)
+    }
+
+
+def create_incident(connection: Connection, values: dict[str, Any]) -> OpenIncidentRef:
+    row = connection.execute(
+        insert(incidents).values(**values).returning(incidents.c.id, incidents.c.severity)
+    ).one()
+    return OpenIncidentRef(row.id, row.severity)
+
+
+def update_incident(connection: Connection, incident_id: int, values: dict[str, Any]) -> None:
+    connection.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+
+
+def get_incident(
+    connection: Connection, incident_id: int, for_update: bool = False
+) -> Incident | None:
+    query = select(incidents).where(incidents.c.id == incident_id)
+    if for_update:
+        query = query.with_for_update()
+    row = connection.execute(query).one_or_none()
+    return _to_incident(row) if row is not None else None
+
+
+def open_links(connection: Connection, fingerprints: Iterable[str]) -> set[tuple[int, str]]:
+    """(incident id, fingerprint) pairs linking these alerts to incidents still open."""
+    wanted = list(set(fingerprints))
+    if not wanted:
+        return set()
+    query = (
+        select(incident_alerts.c.incident_id, incident_alerts.c.fingerprint)
+        .join(incidents, incidents.c.id == incident_alerts.c.incident_id)
+        .where(incident_alerts.c.fingerprint.in_(wanted), _OPEN)
+    )
+    return {(row.incident_id, row.fingerprint) for row in connection.execute(query)}
+
+
+def attach_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(insert(incident_alerts), rows)
+
+
+def incidents_without_firing_alerts(
+    connection: Connection, incident_ids: Iterable[int]
+) -> list[int]:
+    """Of these open incidents, those none of whose alerts is still firing."""
+    wanted = list(set(incident_ids))
+    if not wanted:
+        return []
+    # Correlated NOT EXISTS stops at the first firing alert of each incident, instead of
+    # joining every alert of every touched incident.
+    still_firing = (
+        select(incident_alerts.c.fingerprint)
+        .join(alerts, alerts.c.fingerprint == incident_alerts.c.fingerprint)
+        .where(
+            incident_alerts.c.incident_id == incidents.c.id,
+            alerts.c.status == AlertStatus.FIRING.value,
+        )
+        .exists()
+    )
+    query = select(incidents.c.id).where(incidents.c.id.in_(wanted), _OPEN, ~still_firing)
+    return sorted(row.id for row in connection.execute(query))
+
+
+def add_events(connection: Connection, events: list[TimelineEvent]) -> None:
+    if events:
+        connection.execute(
+            insert(timeline_events),
+            [
+                {
+                    "incident_id": event.incident_id,
+                    "at": event.at,
+                    "actor": event.actor,
+                    "kind": event.kind,
+                    "message": event.message,
+                    "data": event.data,
+                }
+                for event in events
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    statuses: tuple[IncidentStatus, ...] = ()
+    severities: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+
+
+def list_incidents(
+    connection: Connection, filters: IncidentFilter, limit: int, offset: int
+) -> tuple[list[Incident], int]:
+    """A page of incidents, newest first, and the total matching the filter."""
+    conditions = []
+    if filters.statuses:
+        conditions.append(incidents.c.status.in_([status.value for status in filters.statuses]))
+    if filters.severities:
+        conditions.append(incidents.c.severity.in_(filters.severities))
+    if filters.services:
+        conditions.append(incidents.c.service.in_(filters.services))
+    where = and_(*conditions) if conditions else None
+    query = select(incidents).order_by(incidents.c.id.desc()).limit(limit).offset(offset)
+    count = select(func.count()).select_from(incidents)
+    if where is not None:
+        query = query.where(where)
+        count = count.where(where)
+    rows = [_to_incident(row) for row in connection.execute(query)]
+    return rows, connection.execute(count).scalar_one()
+
+
+def incident_alert_list(connection: Connection, incident_id: int) -> list[StoredAlert]:
+    query = (
+        select(alerts)
+        .join(incident_alerts, incident_alerts.c.fingerprint == alerts.c.fingerprint)
+        .where(incident_alerts.c.incident_id == incident_id)
+        .order_by(incident_alerts.c.attached_at, alerts.c.fingerprint)
+    )
+    return [alert_from_row(row) for row in connection.execute(query)]
+
+
+def timeline(connection: Connection, incident_id: int) -> list[TimelineEvent]:
+    query = (
+        select(timeline_events)
+        .where(timeline_events.c.incident_id == incident_id)
+        .order_by(timeline_events.c.at, timeline_events.c.id)
+    )
+    return [
+        TimelineEvent(
+            incident_id=row.incident_id,
+            at=row.at,
+            actor=row.actor,
+            kind=row.kind,
+            message=row.message,
+            data=row.data,
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def count_by_status(connection: Connection) -> dict[str, int]:
+    query = select(incidents.c.status, func.count()).group_by(incidents.c.status)
+    return {status: count for status, count in connection.execute(query)}

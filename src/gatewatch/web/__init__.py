@@ -1,0 +1,1 @@
+"""HTTP: the REST API (and later the UI) over the incident engine; no SQL here."""

@@ -1,0 +1,53 @@
+"""Bearer tokens from the config, each with a role; handlers declare the permission they need."""
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from gatewatch.config import ROLE_PERMISSIONS, Permission, Role, TokenConfig
+
+
+class Unauthorized(Exception):
+    """No valid token: HTTP 401."""
+
+
+class Forbidden(Exception):
+    """A valid token whose role lacks the permission: HTTP 403."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+
+
+class TokenAuthenticator:
+    def __init__(self, tokens: list[TokenConfig]) -> None:
+        self._tokens = tokens
+
+    def authenticate(self, header: str | None) -> Principal:
+        scheme, _, presented = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise Unauthorized("missing bearer token (send 'Authorization: Bearer <token>')")
+        for entry in self._tokens:
+            # Constant-time comparison: response timing does not reveal a token prefix.
+            if hmac.compare_digest(entry.token.encode(), presented.strip().encode()):
+                return Principal(entry.name, entry.role)
+        raise Unauthorized("invalid bearer token")
+
+
+def require(permission: Permission) -> Callable[[Request], Principal]:
+    """A FastAPI dependency: the caller, if its role grants `permission`."""
+
+    def dependency(request: Request) -> Principal:
+        authenticator: TokenAuthenticator = request.app.state.authenticator
+        principal = authenticator.authenticate(request.headers.get("authorization"))
+        if permission not in ROLE_PERMISSIONS[principal.role]:
+            raise Forbidden(
+                f"token {principal.name!r} (role {principal.role.value}) may not {permission.value}"
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,92 @@
+"""Fixtures: a real store (SQLite file or a throw-away PostgreSQL), the app over it, tokens."""
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gatewatch.config import GatewatchConfig
+from gatewatch.service import IncidentEngine
+from gatewatch.store.database import create_database_engine, migrate
+from gatewatch.web.app import create_app
+from tests.support.clock import ManualClock
+from tests.support.postgres import PostgresCluster
+
+TOKENS = {
+    "ingest": "ingest-token-0123456789",
+    "viewer": "viewer-token-0123456789",
+    "responder": "responder-token-0123456",
+    "admin": "admin-token-01234567890",
+}
+TOKEN_CONFIG = [
+    {"name": f"{role}-bot" if role == "ingest" else f"{role}-alice", "role": role, "token": token}
+    for role, token in TOKENS.items()
+]
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gatewatch.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    return cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+ConfigFactory = Callable[..., GatewatchConfig]
+
+
+@pytest.fixture
+def make_config(database_url: str, tmp_path: Path) -> ConfigFactory:
+    def factory(**overrides: Any) -> GatewatchConfig:
+        data: dict[str, Any] = {
+            "data_dir": str(tmp_path / "data"),
+            "storage": {"url": database_url},
+            "auth": {"tokens": TOKEN_CONFIG},
+            **overrides,
+        }
+        return GatewatchConfig.model_validate(data)
+
+    return factory
+
+
+ApiFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def make_api(make_config: ConfigFactory, clock: ManualClock) -> Iterator[ApiFactory]:
+    engines = []
+
+    def factory(**overrides: Any) -> TestClient:
+        config = make_config(**overrides)
+        database = create_database_engine(config.database_url)
+        migrate(database)
+        engines.append(database)
+        return TestClient(create_app(IncidentEngine(config, database, clock)))
+
+    yield factory
+    for database in engines:
+        database.dispose()
+
+
+@pytest.fixture
+def api(make_api: ApiFactory) -> TestClient:
+    return make_api()

@@ -1,0 +1,133 @@
+"""A real Alertmanager delivers its webhook to a real gatewatch; incidents follow its alerts."""
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import TOKEN_CONFIG, TOKENS
+from tests.support.payloads import iso
+from tests.support.processes import AlertmanagerProcess, GatewatchProcess
+
+VIEWER = {"Authorization": f"Bearer {TOKENS['viewer']}"}
+
+
+def _eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[AlertmanagerProcess, GatewatchProcess]]:
+    gatewatch = GatewatchProcess(
+        tmp_path,
+        {
+            "auth": {"tokens": TOKEN_CONFIG},
+            "storage": {"url": f"sqlite:///{tmp_path}/gw.db"},
+        },
+    ).start()
+    alertmanager = AlertmanagerProcess(
+        tmp_path,
+        {
+            "route": {
+                "receiver": "gatewatch",
+                "group_by": ["alertname"],
+                "group_wait": "1s",
+                "group_interval": "1s",
+                "repeat_interval": "1h",
+            },
+            "receivers": [
+                {
+                    "name": "gatewatch",
+                    "webhook_configs": [
+                        {
+                            "url": f"{gatewatch.url}/api/v1/webhooks/alertmanager",
+                            "send_resolved": True,
+                            "http_config": {
+                                "authorization": {"type": "Bearer", "credentials": TOKENS["ingest"]}
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+    ).start()
+    yield alertmanager, gatewatch
+    alertmanager.stop()
+    gatewatch.stop()
+
+
+def _incidents(gatewatch: GatewatchProcess) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = httpx.get(
+        f"{gatewatch.url}/api/v1/incidents", headers=VIEWER
+    ).json()["items"]
+    return items
+
+
+def test_alertmanager_webhook_opens_and_resolves_an_incident(
+    stack: tuple[AlertmanagerProcess, GatewatchProcess],
+) -> None:
+    alertmanager, gatewatch = stack
+    labels = [
+        {
+            "alertname": "IMGatewayServiceDown",
+            "severity": "critical",
+            "service": "im-gateway",
+            "instance": f"gw-{n}:8080",
+        }
+        for n in (1, 2)
+    ]
+    start = datetime.now(UTC) - timedelta(seconds=5)
+    posted = httpx.post(
+        f"{alertmanager.url}/api/v2/alerts",
+        json=[
+            {"labels": lab, "annotations": {"summary": "IM gateway down"}, "startsAt": iso(start)}
+            for lab in labels
+        ],
+    )
+    assert posted.status_code == 200
+
+    [incident] = _eventually(
+        lambda: [
+            i
+            for i in _incidents(gatewatch)
+            if len(
+                httpx.get(f"{gatewatch.url}/api/v1/incidents/{i['id']}", headers=VIEWER).json()[
+                    "alerts"
+                ]
+            )
+            == 2
+        ]
+    )
+    assert (incident["severity"], incident["title"], incident["status"]) == (
+        "critical",
+        "IM gateway down",
+        "triggered",
+    )
+    assert incident["group_labels"] == {"alertname": "IMGatewayServiceDown"}
+
+    # gatewatch's fingerprints are Alertmanager's own.
+    am_fingerprints = {
+        a["fingerprint"] for a in httpx.get(f"{alertmanager.url}/api/v2/alerts").json()
+    }
+    detail = httpx.get(f"{gatewatch.url}/api/v1/incidents/{incident['id']}", headers=VIEWER).json()
+    assert {a["fingerprint"] for a in detail["alerts"]} == am_fingerprints
+
+    ended = datetime.now(UTC)
+    httpx.post(
+        f"{alertmanager.url}/api/v2/alerts",
+        json=[{"labels": lab, "startsAt": iso(start), "endsAt": iso(ended)} for lab in labels],
+    ).raise_for_status()
+    resolved = _eventually(lambda: [i for i in _incidents(gatewatch) if i["status"] == "resolved"])
+    assert resolved[0]["id"] == incident["id"]
+    assert resolved[0]["resolved_by"] == "alertmanager"

@@ -1,0 +1,1 @@
+"""Helpers the tests share: real PostgreSQL clusters, free ports, processes, payloads."""
