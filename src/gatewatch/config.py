@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
+from gatewatch.config_base import ConfigModel
 from gatewatch.durations import Duration
 from gatewatch.errors import GatewatchError, format_location, validation_messages
+from gatewatch.escalation.config import PolicyConfig, SchedulerConfig
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matcher
+from gatewatch.notify.config import ChannelConfig, DeliveryConfig
+from gatewatch.oncall.config import PersonConfig, ScheduleConfig
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
 PathKey = tuple[str | int, ...]
@@ -48,17 +52,13 @@ def check_listen(listen: str) -> str:
     return listen
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class TokenConfig(_Strict):
+class TokenConfig(ConfigModel):
     name: str = Field(min_length=1, description="Shown in timelines as the actor")
     role: Role
     token: str = Field(min_length=16, repr=False)
 
 
-class AuthConfig(_Strict):
+class AuthConfig(ConfigModel):
     tokens: list[TokenConfig] = []
 
     @field_validator("tokens")
@@ -72,13 +72,13 @@ class AuthConfig(_Strict):
         return tokens
 
 
-class StorageConfig(_Strict):
+class StorageConfig(ConfigModel):
     url: str | None = Field(
         default=None, description="SQLAlchemy URL; default SQLite under data_dir"
     )
 
 
-class EndpointConfig(_Strict):
+class EndpointConfig(ConfigModel):
     url: str
 
     @field_validator("url")
@@ -89,10 +89,13 @@ class EndpointConfig(_Strict):
         return url.rstrip("/")
 
 
-class SeverityLevel(_Strict):
+class SeverityLevel(ConfigModel):
     name: str = Field(min_length=1)
     respond_within: Duration | None = None
     escalate_after: Duration | None = None
+    reminder_after: Duration | None = Field(
+        default=None, description="Remind the channels (no page) while still unresolved"
+    )
     channels: list[str] = []
     description: str = ""
 
@@ -115,6 +118,7 @@ DEFAULT_SEVERITIES = [
     SeverityLevel(
         name="P2",
         respond_within=timedelta(hours=1),
+        reminder_after=timedelta(hours=2),
         channels=["slack"],
         description="High ACK timeout rate; reminder, manual escalation after 2 h",
     ),
@@ -128,13 +132,7 @@ DEFAULT_SEVERITIES = [
 ]
 
 
-class PolicyConfig(_Strict):
-    """Escalation policy; steps arrive with the paging issue."""
-
-    description: str = ""
-
-
-class RouteConfig(_Strict):
+class RouteConfig(ConfigModel):
     name: str = Field(min_length=1)
     matchers: list[str] = []
     group_by: list[str] | None = None
@@ -160,12 +158,12 @@ class RouteConfig(_Strict):
         return self._parsed
 
 
-class LimitsConfig(_Strict):
+class LimitsConfig(ConfigModel):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     max_alerts_per_request: int = Field(default=10_000, gt=0)
 
 
-class GatewatchConfig(_Strict):
+class GatewatchConfig(ConfigModel):
     listen: str = DEFAULT_LISTEN
     external_url: str = f"http://{DEFAULT_LISTEN}"
     data_dir: Path = Path(".gatewatch")
@@ -178,6 +176,11 @@ class GatewatchConfig(_Strict):
     routes: list[RouteConfig] = []
     default_policy: str | None = None
     policies: dict[str, PolicyConfig] = {}
+    people: list[PersonConfig] = []
+    schedules: list[ScheduleConfig] = []
+    channels: list[ChannelConfig] = []
+    delivery: DeliveryConfig = DeliveryConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     limits: LimitsConfig = LimitsConfig()
 
     @field_validator("listen")
@@ -210,7 +213,48 @@ class GatewatchConfig(_Strict):
                 )
         if self.default_policy is not None and self.default_policy not in self.policies:
             errors.append((("default_policy",), f"unknown policy {self.default_policy!r}"))
+        return errors + self._paging_reference_errors()
+
+    def _paging_reference_errors(self) -> list[tuple[PathKey, str]]:
+        errors: list[tuple[PathKey, str]] = []
+        known = {
+            "person": _unique_ids("people", [p.id for p in self.people], errors),
+            "schedule": _unique_ids("schedules", [s.id for s in self.schedules], errors),
+            "channel": _unique_ids("channels", [c.id for c in self.channels], errors),
+        }
+        for index, schedule in enumerate(self.schedules):
+            for layer_index, layer in enumerate(schedule.layers):
+                for person in layer.rotation:
+                    if person not in known["person"]:
+                        where: PathKey = ("schedules", index, "layers", layer_index, "rotation")
+                        errors.append((where, f"unknown person {person!r}"))
+        for name, policy in self.policies.items():
+            for step_index, step in enumerate(policy.steps):
+                for target in step.targets:
+                    kind, _, ident = target.partition(":")
+                    if ident not in known[kind]:
+                        where = ("policies", name, "steps", step_index, "targets")
+                        errors.append((where, f"unknown {kind} {ident!r} in {target!r}"))
+        if self.channels:
+            for index, level in enumerate(self.severities):
+                for channel in level.channels:
+                    if channel not in known["channel"]:
+                        errors.append(
+                            (("severities", index, "channels"), f"unknown channel {channel!r}")
+                        )
         return errors
+
+    def person(self, person_id: str) -> PersonConfig | None:
+        return next((p for p in self.people if p.id == person_id), None)
+
+    def schedule(self, schedule_id: str) -> ScheduleConfig | None:
+        return next((s for s in self.schedules if s.id == schedule_id), None)
+
+    def channel(self, channel_id: str) -> ChannelConfig | None:
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+    def severity(self, name: str) -> SeverityLevel | None:
+        return next((level for level in self.severities if level.name == name), None)
 
     @property
     def database_url(self) -> str:
@@ -223,6 +267,13 @@ class GatewatchConfig(_Strict):
     @property
     def port(self) -> int:
         return int(self.listen.rpartition(":")[2])
+
+
+def _unique_ids(section: str, ids: list[str], errors: list[tuple[PathKey, str]]) -> set[str]:
+    for index, ident in enumerate(ids):
+        if ident in ids[:index]:
+            errors.append(((section, index, "id"), f"duplicate id {ident!r}"))
+    return set(ids)
 
 
 @dataclass(frozen=True)

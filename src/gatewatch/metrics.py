@@ -30,8 +30,34 @@ class _IncidentStateCollector(Collector):
         return [family, GaugeMetricFamily("gatewatch_store_up", "Store reachable at scrape", 1)]
 
 
+class _OutboxCollector(Collector):
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            counts = self._counts()
+        except Exception:
+            return []
+        family = GaugeMetricFamily(
+            "gatewatch_notifications", "Outbox notifications by state", labels=["status"]
+        )
+        for status in ("pending", "sending", "delivered", "dead"):
+            family.add_metric([status], counts.get(status, 0))
+        timers = GaugeMetricFamily(
+            "gatewatch_timers_pending",
+            "Escalation timers waiting to run",
+            counts.get("timers_pending", 0),
+        )
+        return [family, timers]
+
+
 class Metrics:
-    def __init__(self, count_by_status: Callable[[], dict[str, int]]) -> None:
+    def __init__(
+        self,
+        count_by_status: Callable[[], dict[str, int]],
+        notification_counts: Callable[[], dict[str, int]],
+    ) -> None:
         self.registry = CollectorRegistry()
         self.alerts_received = Counter(
             "gatewatch_alerts_received",
@@ -66,4 +92,39 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.notifications_sent = Counter(
+            "gatewatch_notification_attempts",
+            "Delivery attempts by channel and outcome (delivered, retry, dead)",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.notifications_throttled = Counter(
+            "gatewatch_notifications_throttled",
+            "Notifications held back by a channel's rate limit (delayed, never dropped)",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.notification_latency = Histogram(
+            "gatewatch_notification_latency_seconds",
+            "From the notification being queued to the channel accepting it",
+            ["channel"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+        self.template_errors = Counter(
+            "gatewatch_template_errors",
+            "User templates that failed; the default text was sent instead",
+            ["channel"],
+            registry=self.registry,
+        )
+        self.timer_lateness = Histogram(
+            "gatewatch_timer_lateness_seconds",
+            "How late escalation timers ran after their due time",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
         self.registry.register(_IncidentStateCollector(count_by_status))
+        self.registry.register(_OutboxCollector(notification_counts))
+
+    def template_errors_for(self, channel: str) -> None:
+        self.template_errors.labels(channel).inc()

@@ -41,9 +41,7 @@ def with_bootstrap_token(config: GatewatchConfig) -> GatewatchConfig:
 
 
 def build_app(config: GatewatchConfig, clock: Clock) -> FastAPI:
-    """Migrate the store and return the app; the engine is disposed when the app stops."""
+    """Migrate the store and return the app, with its timer and delivery workers."""
     database = create_database_engine(config.database_url)
     migrate(database)
-    app = create_app(IncidentEngine(config, database, clock))
-    app.router.add_event_handler("shutdown", database.dispose)
-    return app
+    return create_app(IncidentEngine(config, database, clock), workers=True)

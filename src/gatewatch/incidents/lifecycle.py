@@ -80,6 +80,27 @@ def resolve(
     return _reloaded(connection, incident_id)
 
 
+def retrigger(
+    connection: Connection, incident_id: int, actor: str, reason: str, now: datetime
+) -> Incident:
+    """Acknowledged → triggered again (an acknowledgement that timed out)."""
+    incident = _open_incident(connection, incident_id)
+    if incident.status is not IncidentStatus.ACKNOWLEDGED:
+        raise Conflict(f"incident {incident_id} is {incident.status.value}, not acknowledged")
+    update_incident(
+        connection,
+        incident_id,
+        {
+            "status": IncidentStatus.TRIGGERED.value,
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "updated_at": now,
+        },
+    )
+    add_events(connection, [TimelineEvent(incident_id, now, actor, "retriggered", reason, {})])
+    return _reloaded(connection, incident_id)
+
+
 def add_note(
     connection: Connection, incident_id: int, actor: str, text: str, now: datetime
 ) -> TimelineEvent:

@@ -115,3 +115,64 @@ timeline_events = Table(
     Column("message", Text, nullable=False),
     Column("data", JSON, nullable=False),
 )
+
+# The escalation plan frozen when the incident started: later config edits do not touch it.
+incident_escalations = Table(
+    "incident_escalations",
+    metadata,
+    Column("incident_id", Integer, ForeignKey("incidents.id"), primary_key=True),
+    Column("policy", String(255)),
+    Column("plan", JSON, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+)
+
+# Durable timers: escalation steps, ack time-outs, reminders. A loop claims due rows.
+timers = Table(
+    "timers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("step", Integer),
+    Column("cycle", Integer, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("outcome", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+    Index("ix_timers_status_due_at", "status", "due_at"),
+)
+
+# The outbox: written in the transaction of the change that causes it, sent by the dispatcher.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), index=True),
+    Column("channel", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("person", String(255)),
+    Column("message", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    # The same page written twice (a timer run twice) is one notification.
+    Column("dedup_key", String(255), nullable=False, unique=True),
+    Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+oncall_overrides = Table(
+    "oncall_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schedule_id", String(255), nullable=False, index=True),
+    Column("person_id", String(255), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

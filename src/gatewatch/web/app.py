@@ -1,7 +1,11 @@
 """The FastAPI application: routers, error bodies, health, readiness and metrics."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -11,9 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 import gatewatch
 from gatewatch.errors import Conflict, NotFound, validation_messages
+from gatewatch.escalation.scheduler import run_workers
+from gatewatch.notify.dispatcher import Dispatcher, build_channels
 from gatewatch.service import IncidentEngine
 from gatewatch.store.database import DatabaseUnavailable, ping
-from gatewatch.web import incidents_api, ingest
+from gatewatch.web import incidents_api, ingest, paging_api
 from gatewatch.web.auth import Forbidden, TokenAuthenticator, Unauthorized
 from gatewatch.web.schemas import ErrorBody, ErrorDetail
 
@@ -88,13 +94,46 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def create_app(engine: IncidentEngine) -> FastAPI:
-    """Build the app around an engine; the caller owns the engine's lifetime."""
-    app = FastAPI(title="gatewatch", version=gatewatch.__version__)
+@asynccontextmanager
+async def _background_workers(app: FastAPI) -> AsyncIterator[None]:
+    """Timers and outbox delivery run beside the API, in the same process."""
+    engine: IncidentEngine = app.state.engine
+    loop = asyncio.get_running_loop()
+    stop, wake = asyncio.Event(), asyncio.Event()
+
+    def wake_outbox() -> None:
+        loop.call_soon_threadsafe(wake.set)
+
+    engine.outbox_written = wake_outbox
+    timeout = engine.config.delivery.timeout.total_seconds()
+    async with httpx.AsyncClient(timeout=timeout) as http:
+        dispatcher = Dispatcher(
+            engine.config,
+            engine.engine,
+            engine.clock,
+            engine.metrics,
+            build_channels(engine.config, http),
+        )
+        task = asyncio.create_task(run_workers(engine, dispatcher, stop, wake))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+
+def create_app(engine: IncidentEngine, workers: bool = False) -> FastAPI:
+    """Build the app around an engine; with `workers`, timers and delivery run in it too."""
+    app = FastAPI(
+        title="gatewatch",
+        version=gatewatch.__version__,
+        lifespan=_background_workers if workers else None,
+    )
     app.state.engine = engine
     app.state.authenticator = TokenAuthenticator(engine.config.auth.tokens)
     app.include_router(ingest.router)
     app.include_router(incidents_api.router)
+    app.include_router(paging_api.router)
     _install_error_handlers(app, engine)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

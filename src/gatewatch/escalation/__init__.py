@@ -1,0 +1,1 @@
+"""Escalation: policies frozen per incident, durable timers, pages, ack time-outs, reminders."""

@@ -1,0 +1,63 @@
+"""The background loops of a gatewatch process: due timers, and the outbox.
+
+Both re-scan the database each cycle, so a restart simply carries on where the rows say.
+Each runs on its own, so a slow channel never delays an escalation step.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from gatewatch.notify.dispatcher import Dispatcher
+from gatewatch.service import IncidentEngine
+from gatewatch.store.database import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+
+async def _poll(
+    name: str,
+    work: Callable[[], Awaitable[int]],
+    interval: float,
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+) -> None:
+    """Run `work` until `stop`; sleep `interval` when idle unless woken. Failures are retried."""
+    while not stop.is_set():
+        done = 0
+        try:
+            done = await work()
+        except DatabaseUnavailable as exc:
+            log.warning("%s: store unavailable, retrying: %s", name, exc)
+        except Exception:
+            log.exception("%s: pass failed; retrying", name)
+        if done:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=interval)
+        wake.clear()
+
+
+async def run_workers(
+    engine: IncidentEngine, dispatcher: Dispatcher, stop: asyncio.Event, outbox_wake: asyncio.Event
+) -> None:
+    interval = engine.config.scheduler.poll_interval.total_seconds()
+    timers_wake = asyncio.Event()
+
+    async def timers() -> int:
+        ran = await asyncio.to_thread(engine.run_due_timers)
+        if ran:
+            outbox_wake.set()
+        return ran
+
+    async def stopper() -> None:
+        await stop.wait()
+        timers_wake.set()
+        outbox_wake.set()
+
+    await asyncio.gather(
+        _poll("timers", timers, interval, stop, timers_wake),
+        _poll("outbox", dispatcher.run_once, interval, stop, outbox_wake),
+        stopper(),
+    )

@@ -1,0 +1,1 @@
+"""Notifications: the outbox, the dispatcher and one module per channel."""

@@ -1,0 +1,167 @@
+"""Delivers the outbox: claim due rows with a lease, send, then record the outcome.
+
+At-least-once: a process that dies mid-send leaves rows whose lease expires, and another
+pass sends them again. Backoff, jitter, Retry-After, rate limits and dead-lettering live
+here once, not in each channel.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import Connection, Engine
+
+from gatewatch.clock import Clock
+from gatewatch.config import GatewatchConfig
+from gatewatch.metrics import Metrics
+from gatewatch.notify.channel import Channel
+from gatewatch.notify.config import DeliveryConfig
+from gatewatch.notify.delivery import DeliveryResult
+from gatewatch.notify.mail import EmailNotifier
+from gatewatch.notify.message import Kind, Message
+from gatewatch.notify.pagerduty import PagerDutyNotifier
+from gatewatch.notify.ratelimit import TokenBucket
+from gatewatch.notify.slack import SlackNotifier
+from gatewatch.notify.webhook import WebhookNotifier
+from gatewatch.store import outbox
+from gatewatch.store.database import run_transaction
+
+log = logging.getLogger(__name__)
+CLAIM_LIMIT = 200
+
+
+def retry_delay(
+    attempt: int,
+    delivery: DeliveryConfig,
+    retry_after: float | None,
+    jitter: Callable[[], float] = random.random,
+) -> float:
+    """Exponential backoff with jitter (50-100 % of the step), never sooner than Retry-After."""
+    step = min(
+        delivery.backoff_max.total_seconds(),
+        delivery.backoff_initial.total_seconds() * 2.0 ** (attempt - 1),
+    )
+    delay = step * (0.5 + 0.5 * jitter())
+    return max(delay, retry_after) if retry_after is not None else delay
+
+
+def build_channels(config: GatewatchConfig, http: httpx.AsyncClient) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    for channel in config.channels:
+        if channel.type == "slack":
+            channels[channel.id] = SlackNotifier(channel, http)
+        elif channel.type == "pagerduty":
+            channels[channel.id] = PagerDutyNotifier(channel, http)
+        elif channel.type == "email":
+            channels[channel.id] = EmailNotifier(channel, config.delivery.timeout.total_seconds())
+        else:
+            channels[channel.id] = WebhookNotifier(channel, http)
+    return channels
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        config: GatewatchConfig,
+        engine: Engine,
+        clock: Clock,
+        metrics: Metrics,
+        channels: dict[str, Channel],
+    ) -> None:
+        self.delivery = config.delivery
+        self.engine = engine
+        self.clock = clock
+        self.metrics = metrics
+        self.channels = channels
+        started = time.monotonic()
+        self.buckets = {
+            channel.id: TokenBucket.full(channel.rate_per_second, channel.burst, started)
+            for channel in config.channels
+        }
+
+    async def run_once(self) -> int:
+        """One pass: returns how many notifications it attempted."""
+        now = self.clock.now()
+        lease = now + self.delivery.timeout * 2 + timedelta(seconds=5)
+        claimed = await asyncio.to_thread(
+            run_transaction,
+            self.engine,
+            lambda connection: outbox.claim_due(connection, now, lease, CLAIM_LIMIT),
+        )
+        if not claimed:
+            return 0
+        to_send: list[outbox.Notification] = []
+        postponed: list[tuple[int, datetime]] = []
+        for notification in claimed:
+            bucket = self.buckets.get(notification.channel)
+            wait = bucket.take(time.monotonic()) if bucket is not None else 0.0
+            if wait > 0:
+                postponed.append((notification.id, now + timedelta(seconds=wait)))
+                self.metrics.notifications_throttled.labels(notification.channel).inc()
+            else:
+                to_send.append(notification)
+        results = await asyncio.gather(*(self._send(n) for n in to_send))
+        finished = self.clock.now()
+
+        def record(connection: Connection) -> None:
+            for notification_id, until in postponed:
+                outbox.postpone(connection, notification_id, until)
+            for notification, result in zip(to_send, results, strict=True):
+                self._record(connection, notification, result, finished)
+
+        await asyncio.to_thread(run_transaction, self.engine, record)
+        return len(to_send)
+
+    async def _send(self, notification: outbox.Notification) -> DeliveryResult:
+        channel = self.channels.get(notification.channel)
+        if channel is None:
+            return DeliveryResult(
+                ok=False,
+                retryable=False,
+                error=f"channel {notification.channel!r} is not configured",
+            )
+        message = Message.from_json(notification.message)
+        if message.kind is Kind.REMINDER and isinstance(channel, PagerDutyNotifier):
+            return DeliveryResult(ok=False, retryable=False, error="reminders do not page")
+        try:
+            return await asyncio.wait_for(
+                channel.send(message), self.delivery.timeout.total_seconds() * 2
+            )
+        except TimeoutError:
+            return DeliveryResult(ok=False, retryable=True, error="timed out")
+
+    def _record(
+        self,
+        connection: Connection,
+        notification: outbox.Notification,
+        result: DeliveryResult,
+        now: datetime,
+    ) -> None:
+        channel = notification.channel
+        if result.ok:
+            outbox.record_delivered(connection, notification.id, now)
+            self.metrics.notifications_sent.labels(channel, "delivered").inc()
+            self.metrics.notification_latency.labels(channel).observe(
+                (now - notification.created_at).total_seconds()
+            )
+            return
+        attempt = notification.attempts + 1
+        error = result.error or "failed"
+        if not result.retryable or attempt >= self.delivery.max_attempts:
+            log.error(
+                "notification %s to %s is dead after %s attempts: %s",
+                notification.id,
+                channel,
+                attempt,
+                error,
+            )
+            outbox.record_failure(connection, notification.id, error, None)
+            self.metrics.notifications_sent.labels(channel, "dead").inc()
+            return
+        delay = retry_delay(attempt, self.delivery, result.retry_after)
+        outbox.record_failure(connection, notification.id, error, now + timedelta(seconds=delay))
+        self.metrics.notifications_sent.labels(channel, "retry").inc()

@@ -1,0 +1,108 @@
+"""E-mail over SMTP: `[SEVERITY] title`, text and HTML parts, one thread per incident."""
+
+import html
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import aiosmtplib
+
+from gatewatch.notify.config import EmailChannel
+from gatewatch.notify.delivery import DELIVERED, DeliveryResult, from_transport_error
+from gatewatch.notify.message import Kind, Message
+
+
+def thread_id(incident_id: int, domain: str) -> str:
+    """The Message-ID every mail of an incident refers to, so clients thread them."""
+    return f"<incident-{incident_id}@{domain}>"
+
+
+def build_email(message: Message, sender: str, recipients: list[str]) -> EmailMessage:
+    domain = sender.rpartition("@")[2]
+    subject = f"[{message.severity.upper()}] {message.title}"
+    verb = {
+        Kind.TRIGGER: "",
+        Kind.REMINDER: "Reminder: ",
+        Kind.ACKNOWLEDGE: f"Acknowledged by {message.actor}: ",
+        Kind.RESOLVE: f"Resolved by {message.actor}: ",
+    }[message.kind]
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = ", ".join(recipients)
+    mail["Date"] = format_datetime(datetime.now(UTC))
+    root = thread_id(message.incident_id, domain)
+    if message.kind is Kind.TRIGGER and message.step in (None, 0):
+        mail["Subject"] = subject
+        mail["Message-ID"] = root
+    else:
+        mail["Subject"] = f"Re: {subject}"
+        mail["Message-ID"] = make_msgid(f"incident-{message.incident_id}", domain=domain)
+        mail["In-Reply-To"] = root
+        mail["References"] = root
+    lines = [
+        f"{verb}{message.title}",
+        "",
+        message.text,
+        "",
+        f"Severity: {message.severity}   Status: {message.status}",
+        f"Incident: {message.incident_url}",
+    ]
+    if message.runbook_url:
+        lines.append(f"Runbook: {message.runbook_url}")
+    lines += ["", "Labels:"] + [f"  {k}={v}" for k, v in sorted(message.labels.items())]
+    mail.set_content("\n".join(lines))
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
+        for k, v in sorted(message.labels.items())
+    )
+    runbook = (
+        f'<p><a href="{html.escape(message.runbook_url)}">Runbook</a></p>'
+        if message.runbook_url
+        else ""
+    )
+    mail.add_alternative(
+        f"<h2>{html.escape(verb + message.title)}</h2><p>{html.escape(message.text)}</p>"
+        f"<p>Severity <b>{html.escape(message.severity)}</b>, status "
+        f"<b>{html.escape(message.status)}</b></p>"
+        f'<p><a href="{html.escape(message.incident_url)}">Incident #{message.incident_id}</a></p>'
+        f"{runbook}<table>{rows}</table>",
+        subtype="html",
+    )
+    return mail
+
+
+class EmailNotifier:
+    def __init__(self, config: EmailChannel, timeout: float) -> None:
+        self.id = config.id
+        self._config = config
+        self._timeout = timeout
+
+    async def send(self, message: Message) -> DeliveryResult:
+        config = self._config
+        recipient = message.recipient
+        recipients = [recipient.email] if recipient and recipient.email else list(config.to)
+        if not recipients:
+            return DeliveryResult(
+                ok=False,
+                retryable=False,
+                error="no recipient: the person has no e-mail and `to` is empty",
+            )
+        mail = build_email(message, config.sender, recipients)
+        try:
+            await aiosmtplib.send(
+                mail,
+                hostname=config.host,
+                port=config.port,
+                start_tls=config.starttls,
+                username=config.username,
+                password=config.password,
+                timeout=self._timeout,
+            )
+        except aiosmtplib.SMTPResponseException as exc:
+            # 4xx is a temporary refusal; 5xx is permanent.
+            return DeliveryResult(
+                ok=False, retryable=exc.code < 500, error=f"SMTP {exc.code}: {exc.message}"
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return from_transport_error(exc)
+        return DELIVERED

@@ -1,0 +1,83 @@
+"""The channel-neutral content of a notification, rendered once when it is queued.
+
+Rendering at enqueue time freezes what the page said at the moment it was decided; each
+channel only formats it. User templates run in Jinja2's sandbox; a broken one falls back to
+the default text and is counted, never dropping the notification.
+"""
+
+import logging
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from gatewatch.notify.config import Templates
+
+log = logging.getLogger(__name__)
+_sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+class Kind(StrEnum):
+    TRIGGER = "trigger"
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    REMINDER = "reminder"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: str
+    name: str
+    email: str | None
+    slack_user_id: str | None
+    webhook_url: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: Kind
+    incident_id: int
+    title: str
+    text: str
+    severity: str
+    status: str
+    service: str | None
+    incident_url: str
+    runbook_url: str | None
+    labels: dict[str, str]
+    triggered_at: str
+    recipient: Recipient | None = None
+    actor: str | None = None
+    step: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Message":
+        recipient = data.get("recipient")
+        return cls(
+            **{
+                **data,
+                "kind": Kind(data["kind"]),
+                "recipient": Recipient(**recipient) if recipient else None,
+            }
+        )
+
+
+def apply_templates(message: Message, templates: Templates) -> tuple[Message, str | None]:
+    """The message with the channel's templates applied, and the template error if any."""
+    context = message.to_json()
+    rendered: dict[str, str] = {}
+    for field in ("title", "text"):
+        source = getattr(templates, field)
+        if source is None:
+            continue
+        try:
+            rendered[field] = _sandbox.from_string(source).render(context)
+        except TemplateError as exc:
+            log.warning("template for %s failed, default text used: %s", field, exc)
+            return message, f"{field}: {exc}"
+    return Message(**{**asdict(message), **rendered, "recipient": message.recipient}), None

@@ -1,0 +1,75 @@
+"""PagerDuty Events API v2: trigger, acknowledge, resolve; dedup_key is the incident id."""
+
+from typing import Any
+
+import httpx
+
+from gatewatch.notify.config import PagerDutyChannel
+from gatewatch.notify.delivery import DeliveryResult, from_response, from_transport_error
+from gatewatch.notify.message import Kind, Message
+
+SEVERITY = {
+    "critical": "critical",
+    "P1": "error",
+    "P2": "warning",
+    "warning": "warning",
+    "info": "info",
+}
+SUMMARY_MAX = 1024
+
+
+def pagerduty_event(message: Message, routing_key: str) -> dict[str, Any]:
+    """The Events API v2 body for a message (reminders are not sent to PagerDuty)."""
+    action = {Kind.TRIGGER: "trigger", Kind.ACKNOWLEDGE: "acknowledge", Kind.RESOLVE: "resolve"}[
+        message.kind
+    ]
+    event: dict[str, Any] = {
+        "routing_key": routing_key,
+        "event_action": action,
+        "dedup_key": str(message.incident_id),
+    }
+    if message.kind is not Kind.TRIGGER:
+        return event
+    summary = f"[{message.severity}] {message.title}"
+    details: dict[str, Any] = {
+        "labels": message.labels,
+        "description": message.text,
+        "incident": message.incident_url,
+    }
+    if message.recipient is not None:
+        details["paged"] = message.recipient.name
+    links = [{"href": message.incident_url, "text": f"gatewatch incident #{message.incident_id}"}]
+    if message.runbook_url:
+        links.append({"href": message.runbook_url, "text": "Runbook"})
+    event |= {
+        "payload": {
+            "summary": summary[: SUMMARY_MAX - 1] + "…" if len(summary) > SUMMARY_MAX else summary,
+            "source": message.labels.get("instance") or message.service or "gatewatch",
+            "severity": SEVERITY.get(message.severity, "warning"),
+            "timestamp": message.triggered_at,
+            "component": message.service,
+            "group": message.labels.get("team") or message.service,
+            "class": message.labels.get("alertname"),
+            "custom_details": details,
+        },
+        "links": links,
+        "client": "gatewatch",
+        "client_url": message.incident_url,
+    }
+    event["payload"] = {k: v for k, v in event["payload"].items() if v is not None}
+    return event
+
+
+class PagerDutyNotifier:
+    def __init__(self, config: PagerDutyChannel, http: httpx.AsyncClient) -> None:
+        self.id = config.id
+        self._config = config
+        self._http = http
+
+    async def send(self, message: Message) -> DeliveryResult:
+        body = pagerduty_event(message, self._config.routing_key)
+        try:
+            response = await self._http.post(self._config.url, json=body)
+        except httpx.HTTPError as exc:
+            return from_transport_error(exc)
+        return from_response(response)

@@ -1,0 +1,98 @@
+"""Who is on call at a moment: layers in wall-clock time of the schedule's zone, overrides on top.
+
+Every layer's current person is on call (several layers page several people); an override
+replaces the whole schedule's on-call set for its window.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from gatewatch.oncall.config import LayerConfig, ScheduleConfig
+
+
+@dataclass(frozen=True)
+class Override:
+    id: int
+    schedule_id: str
+    person_id: str
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Shift:
+    person_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True)
+class OnCallWindow:
+    """Who is on call at `at`, until when, and who takes over then."""
+
+    schedule_id: str
+    at: datetime
+    people: list[str]
+    until: datetime
+    next_people: list[str]
+    overridden: bool
+
+
+def layer_shift(layer: LayerConfig, schedule: ScheduleConfig, at: datetime) -> Shift:
+    """The shift of `layer` that contains `at`; hand-offs fall on the same wall-clock time."""
+    zone = schedule.zone
+    local = at.astimezone(zone).replace(tzinfo=None)
+    index = (local - layer.handoff) // layer.shift
+    start_local = layer.handoff + index * layer.shift
+    end_local = start_local + layer.shift
+    return Shift(
+        person_id=layer.rotation[index % len(layer.rotation)],
+        starts_at=start_local.replace(tzinfo=zone),
+        ends_at=end_local.replace(tzinfo=zone),
+    )
+
+
+def _unique(people: list[str]) -> list[str]:
+    return list(dict.fromkeys(people))
+
+
+def people_on_call(
+    schedule: ScheduleConfig, overrides: list[Override], at: datetime
+) -> tuple[list[str], bool]:
+    """The people on call at `at`, and whether an override decided it."""
+    active = sorted(
+        (o for o in overrides if o.schedule_id == schedule.id and o.starts_at <= at < o.ends_at),
+        key=lambda o: o.id,
+    )
+    if active:
+        return _unique([o.person_id for o in active]), True
+    return _unique([layer_shift(layer, schedule, at).person_id for layer in schedule.layers]), False
+
+
+def _next_boundary(schedule: ScheduleConfig, overrides: list[Override], at: datetime) -> datetime:
+    """The first moment after `at` when a shift or an override starts or ends."""
+    moments = [layer_shift(layer, schedule, at).ends_at for layer in schedule.layers]
+    moments += [
+        moment
+        for override in overrides
+        if override.schedule_id == schedule.id
+        for moment in (override.starts_at, override.ends_at)
+        if moment > at
+    ]
+    return min(moments)
+
+
+def on_call_window(
+    schedule: ScheduleConfig, overrides: list[Override], at: datetime
+) -> OnCallWindow:
+    """Now and next; a hand-off to the same people is no change, so look past it (bounded)."""
+    people, overridden = people_on_call(schedule, overrides, at)
+    until = _next_boundary(schedule, overrides, at)
+    next_people, _ = people_on_call(schedule, overrides, until)
+    for _ in range(64):
+        if next_people != people:
+            break
+        until = _next_boundary(schedule, overrides, until)
+        next_people, _ = people_on_call(schedule, overrides, until)
+    return OnCallWindow(schedule.id, at, people, until, next_people, overridden)

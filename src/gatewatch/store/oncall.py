@@ -1,0 +1,60 @@
+"""Queries over on-call overrides."""
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, insert, select
+
+from gatewatch.oncall.rotation import Override
+from gatewatch.store.tables import oncall_overrides
+
+
+def list_overrides(
+    connection: Connection, schedule_id: str | None = None, ending_after: datetime | None = None
+) -> list[Override]:
+    query = select(oncall_overrides).order_by(oncall_overrides.c.starts_at, oncall_overrides.c.id)
+    if schedule_id is not None:
+        query = query.where(oncall_overrides.c.schedule_id == schedule_id)
+    if ending_after is not None:
+        query = query.where(oncall_overrides.c.ends_at > ending_after)
+    return [
+        Override(
+            id=row.id,
+            schedule_id=row.schedule_id,
+            person_id=row.person_id,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            created_by=row.created_by,
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def add_override(
+    connection: Connection,
+    schedule_id: str,
+    person_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    now: datetime,
+) -> Override:
+    row = connection.execute(
+        insert(oncall_overrides)
+        .values(
+            schedule_id=schedule_id,
+            person_id=person_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            created_by=created_by,
+            created_at=now,
+        )
+        .returning(oncall_overrides.c.id)
+    ).one()
+    return Override(row.id, schedule_id, person_id, starts_at, ends_at, created_by)
+
+
+def delete_override(connection: Connection, override_id: int) -> bool:
+    result = connection.execute(
+        delete(oncall_overrides).where(oncall_overrides.c.id == override_id)
+    )
+    return result.rowcount > 0

@@ -1,0 +1,137 @@
+"""Queries over durable timers and the escalation plans they follow."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from gatewatch.store.tables import incident_escalations, timers
+
+PENDING, DONE, CANCELLED = "pending", "done", "cancelled"
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: int
+    incident_id: int
+    kind: str
+    step: int | None
+    cycle: int
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class EscalationPlan:
+    incident_id: int
+    policy: str | None
+    plan: dict[str, Any]
+    started_at: datetime
+
+
+def save_plan(
+    connection: Connection,
+    incident_id: int,
+    policy: str | None,
+    plan: dict[str, Any],
+    started_at: datetime,
+) -> None:
+    connection.execute(
+        insert(incident_escalations).values(
+            incident_id=incident_id, policy=policy, plan=plan, started_at=started_at
+        )
+    )
+
+
+def restart_plan(connection: Connection, incident_id: int, started_at: datetime) -> None:
+    connection.execute(
+        update(incident_escalations)
+        .where(incident_escalations.c.incident_id == incident_id)
+        .values(started_at=started_at)
+    )
+
+
+def load_plan(connection: Connection, incident_id: int) -> EscalationPlan | None:
+    row = connection.execute(
+        select(incident_escalations).where(incident_escalations.c.incident_id == incident_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    return EscalationPlan(row.incident_id, row.policy, row.plan, row.started_at)
+
+
+def add_timer(
+    connection: Connection,
+    incident_id: int,
+    kind: str,
+    due_at: datetime,
+    now: datetime,
+    step: int | None = None,
+    cycle: int = 0,
+) -> None:
+    connection.execute(
+        insert(timers).values(
+            incident_id=incident_id,
+            kind=kind,
+            step=step,
+            cycle=cycle,
+            due_at=due_at,
+            status=PENDING,
+            created_at=now,
+        )
+    )
+
+
+def claim_due(connection: Connection, now: datetime, limit: int) -> list[Timer]:
+    """Due timers, locked for this transaction; a second process skips them (SKIP LOCKED)."""
+    query = (
+        select(timers)
+        .where(timers.c.status == PENDING, timers.c.due_at <= now)
+        .order_by(timers.c.due_at, timers.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [
+        Timer(r.id, r.incident_id, r.kind, r.step, r.cycle, r.due_at)
+        for r in connection.execute(query)
+    ]
+
+
+def finish(connection: Connection, timer_id: int, status: str, outcome: str, now: datetime) -> None:
+    connection.execute(
+        update(timers)
+        .where(timers.c.id == timer_id)
+        .values(status=status, outcome=outcome, done_at=now)
+    )
+
+
+def cancel_pending(
+    connection: Connection, incident_id: int, kinds: tuple[str, ...], outcome: str, now: datetime
+) -> int:
+    result = connection.execute(
+        update(timers)
+        .where(
+            timers.c.incident_id == incident_id,
+            timers.c.status == PENDING,
+            timers.c.kind.in_(kinds),
+        )
+        .values(status=CANCELLED, outcome=outcome, done_at=now)
+    )
+    return result.rowcount
+
+
+def pending_timers(connection: Connection, incident_id: int) -> list[Timer]:
+    query = (
+        select(timers)
+        .where(timers.c.incident_id == incident_id, timers.c.status == PENDING)
+        .order_by(timers.c.due_at)
+    )
+    return [
+        Timer(r.id, r.incident_id, r.kind, r.step, r.cycle, r.due_at)
+        for r in connection.execute(query)
+    ]
+
+
+def pending_count(connection: Connection) -> int:
+    query = select(func.count()).select_from(timers).where(timers.c.status == PENDING)
+    return int(connection.execute(query).scalar_one())
