@@ -1,23 +1,34 @@
 """The `gatewatch` command: serve the engine, check config, and work incidents over the API."""
 
-import json
 import logging
 import os
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 import uvicorn
-from rich.console import Console
 from rich.table import Table
 
-from gatewatch.client import GatewatchClient
+from gatewatch.cli_common import (
+    DEFAULT_URL,
+    SEVERITY_STYLE,
+    STATUS_STYLE,
+    ConfigOption,
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    ago,
+    client,
+    fail,
+    out,
+    print_json,
+    styled,
+)
+from gatewatch.cli_paging import notifications_app, oncall_app
 from gatewatch.clock import SystemClock
-from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig, check_listen, load_config
+from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
-from gatewatch.server import admin_token_path, build_app, with_bootstrap_token
+from gatewatch.server import build_app, with_bootstrap_token
 
 app = typer.Typer(
     help="gatewatch: alerting and incident response for messaging gateways.",
@@ -26,73 +37,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-out = Console()
-err = Console(stderr=True)
-
-SEVERITY_STYLE = {
-    "critical": "bold red",
-    "P1": "red",
-    "P2": "yellow",
-    "warning": "yellow",
-    "info": "cyan",
-}
-STATUS_STYLE = {
-    "triggered": "bold red",
-    "acknowledged": "yellow",
-    "resolved": "green",
-    "firing": "bold red",
-}
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", envvar="GATEWATCH_CONFIG", help="gatewatch.yml")
-]
-UrlOption = Annotated[
-    str, typer.Option("--url", envvar="GATEWATCH_URL", help="gatewatch's base URL")
-]
-TokenOption = Annotated[
-    str | None,
-    typer.Option(
-        "--token",
-        envvar="GATEWATCH_TOKEN",
-        help="API token (default: ./.gatewatch/admin.token when present)",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts")]
-DEFAULT_URL = f"http://{DEFAULT_LISTEN}"
-
-
-def _fail(error: GatewatchError) -> NoReturn:
-    err.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
-    if error.hint:
-        err.print(f"[dim]hint: {error.hint}[/]")
-    raise typer.Exit(1)
-
-
-def _client(url: str, token: str | None) -> GatewatchClient:
-    if token is None:
-        default = admin_token_path(GatewatchConfig().data_dir)
-        token = default.read_text().strip() if default.exists() else None
-    return GatewatchClient(url, token)
-
-
-def _ago(timestamp: str | None) -> str:
-    if not timestamp:
-        return "-"
-    seconds = int((datetime.now(UTC) - datetime.fromisoformat(timestamp)).total_seconds())
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{max(seconds, 0)}s ago"
-
-
-def _styled(value: str | None, styles: dict[str, str]) -> str:
-    text = value or "-"
-    style = styles.get(text)
-    return f"[{style}]{text}[/]" if style else text
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+app.add_typer(oncall_app, name="oncall")
+app.add_typer(notifications_app, name="notifications")
 
 
 def _listen(value: str | None) -> str | None:
@@ -119,7 +65,7 @@ def serve(
         settings = with_bootstrap_token(settings)
         application = build_app(settings, SystemClock())
     except GatewatchError as exc:
-        _fail(exc)
+        fail(exc)
     uvicorn.run(
         application, host=settings.host, port=settings.port, log_level=log_level, access_log=False
     )
@@ -131,7 +77,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="gatewatch.yml to val
     try:
         settings = load_config(file, os.environ)
     except GatewatchError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(
         f"[green]ok[/] {file}: {len(settings.routes)} routes, {len(settings.severities)} "
         f"severity levels, {len(settings.auth.tokens)} tokens, {len(settings.policies)} policies"
@@ -155,11 +101,11 @@ def alerts(
 ) -> None:
     """Firing alerts by severity (the runbooks' check-alerts)."""
     try:
-        items = _client(url, token).alerts(filter or [], status)
+        items = client(url, token).alerts(filter or [], status)
     except GatewatchError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
-        _print_json(items)
+        print_json(items)
         return
     order = {name: index for index, name in enumerate(SEVERITY_STYLE)}
     items.sort(key=lambda a: (order.get(a["labels"].get("severity", ""), 99), a["starts_at"]))
@@ -169,11 +115,11 @@ def alerts(
     for item in items:
         labels = item["labels"]
         table.add_row(
-            _styled(labels.get("severity"), SEVERITY_STYLE),
+            styled(labels.get("severity"), SEVERITY_STYLE),
             labels.get("alertname", "-"),
             labels.get("instance") or labels.get("service") or labels.get("job") or "-",
             item["annotations"].get("summary", ""),
-            _ago(item["starts_at"]),
+            ago(item["starts_at"]),
         )
     out.print(table)
 
@@ -192,11 +138,11 @@ def incidents(
 ) -> None:
     """List incidents, newest first."""
     try:
-        page = _client(url, token).incidents(status or [], severity or [], service or [], limit)
+        page = client(url, token).incidents(status or [], severity or [], service or [], limit)
     except GatewatchError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
-        _print_json(page)
+        print_json(page)
         return
     table = Table(title=f"{page['total']} incidents", title_justify="left")
     for column in ("id", "status", "severity", "title", "service", "triggered", "acked by"):
@@ -204,11 +150,11 @@ def incidents(
     for item in page["items"]:
         table.add_row(
             str(item["id"]),
-            _styled(item["status"], STATUS_STYLE),
-            _styled(item["severity"], SEVERITY_STYLE),
+            styled(item["status"], STATUS_STYLE),
+            styled(item["severity"], SEVERITY_STYLE),
             item["title"],
             item["service"] or "-",
-            _ago(item["triggered_at"]),
+            ago(item["triggered_at"]),
             item["acknowledged_by"] or "-",
         )
     out.print(table)
@@ -223,15 +169,15 @@ def incident(
 ) -> None:
     """One incident with its alerts and timeline."""
     try:
-        detail = _client(url, token).incident(incident_id)
+        detail = client(url, token).incident(incident_id)
     except GatewatchError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
-        _print_json(detail)
+        print_json(detail)
         return
     out.print(
-        f"[bold]#{detail['id']} {detail['title']}[/]  {_styled(detail['status'], STATUS_STYLE)}"
-        f"  {_styled(detail['severity'], SEVERITY_STYLE)}  service={detail['service'] or '-'}"
+        f"[bold]#{detail['id']} {detail['title']}[/]  {styled(detail['status'], STATUS_STYLE)}"
+        f"  {styled(detail['severity'], SEVERITY_STYLE)}  service={detail['service'] or '-'}"
         f"  route={detail['route']}"
     )
     alerts_table = Table(title="alerts", title_justify="left")
@@ -243,7 +189,7 @@ def incident(
         )
         alerts_table.add_row(
             alert["fingerprint"],
-            _styled(alert["status"], STATUS_STYLE),
+            styled(alert["status"], STATUS_STYLE),
             alert["labels"].get("alertname", "-"),
             labels,
         )
@@ -258,11 +204,11 @@ def incident(
 
 def _act(action: str, incident_id: int, url: str, token: str | None, note: str | None) -> None:
     try:
-        result = _client(url, token).act(incident_id, action, note)
+        result = client(url, token).act(incident_id, action, note)
     except GatewatchError as exc:
-        _fail(exc)
+        fail(exc)
     who = result["acknowledged_by"] if action == "ack" else result["resolved_by"]
-    out.print(f"incident #{incident_id} {_styled(result['status'], STATUS_STYLE)} by {who}")
+    out.print(f"incident #{incident_id} {styled(result['status'], STATUS_STYLE)} by {who}")
 
 
 NoteOption = Annotated[str | None, typer.Option("--note", "-n", help="Add a note to the timeline")]
@@ -299,7 +245,7 @@ def note(
 ) -> None:
     """Add a note to an incident's timeline."""
     try:
-        event = _client(url, token).note(incident_id, text)
+        event = client(url, token).note(incident_id, text)
     except GatewatchError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(f"note added to incident #{incident_id} by {event['actor']}")

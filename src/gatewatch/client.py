@@ -25,6 +25,8 @@ class GatewatchClient:
                 f"cannot reach gatewatch at {self.url}: {exc}",
                 hint="start it with `gatewatch serve`, or point --url / GATEWATCH_URL at it",
             ) from exc
+        if response.status_code == 204:
+            return None
         if response.is_success:
             return response.json()
         try:
@@ -67,3 +69,39 @@ class GatewatchClient:
             "POST", f"/api/v1/incidents/{incident_id}/notes", json={"text": text}
         )
         return result
+
+    def on_call(self, schedule: str | None, at: str | None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("schedule", schedule), ("at", at)) if v is not None}
+        windows: list[dict[str, Any]] = self._request("GET", "/api/v1/oncall", params=params)
+        return windows
+
+    def add_override(self, schedule: str, person: str, start: str, end: str) -> dict[str, Any]:
+        created: dict[str, Any] = self._request(
+            "POST",
+            f"/api/v1/schedules/{schedule}/overrides",
+            json={"person": person, "start": start, "end": end},
+        )
+        return created
+
+    def overrides(self, schedule: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self._request(
+            "GET", f"/api/v1/schedules/{schedule}/overrides"
+        )
+        return found
+
+    def delete_override(self, override_id: int) -> None:
+        self._request("DELETE", f"/api/v1/overrides/{override_id}")
+
+    def notifications(
+        self, status: str | None, incident: int | None, limit: int
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
+        if incident is not None:
+            params["incident"] = incident
+        found: list[dict[str, Any]] = self._request("GET", "/api/v1/notifications", params=params)
+        return found
+
+    def resend(self, notification_id: int) -> None:
+        self._request("POST", f"/api/v1/notifications/{notification_id}/resend")

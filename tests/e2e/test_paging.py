@@ -64,10 +64,6 @@ def sinks() -> Iterator[Sinks]:
     created.stop()
 
 
-def _store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return request.getfixturevalue("database_url")
-
-
 def _fire(server: GatewatchProcess, name: str = "IMGatewayServiceDown") -> int:
     body = webhook(
         [

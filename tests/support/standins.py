@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
-from email.policy import default
 from email.message import Message as EmailMessage
+from email.policy import default
 from typing import Any
 
 import uvicorn

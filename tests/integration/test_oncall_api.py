@@ -1,0 +1,94 @@
+"""On-call and overrides through the API, on both stores."""
+
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import ApiFactory, auth
+from tests.support.clock import ManualClock
+
+PEOPLE = [
+    {"id": "alice", "name": "Alice"},
+    {"id": "bob", "name": "Bob"},
+    {"id": "dave", "name": "Dave"},
+]
+SCHEDULES = [
+    {
+        "id": "primary",
+        "time_zone": "Europe/Berlin",
+        "layers": [{"rotation": ["alice", "bob"], "shift": "1d", "handoff": "2026-11-01T09:00:00"}],
+    }
+]
+
+
+def _api(make_api: ApiFactory) -> TestClient:
+    return make_api(people=PEOPLE, schedules=SCHEDULES)
+
+
+def test_who_is_on_call_now_and_next(make_api: ApiFactory, clock: ManualClock) -> None:
+    api = _api(make_api)
+    clock.current = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    [window] = api.get("/api/v1/oncall", headers=auth("viewer")).json()
+    # Shift 21 since the first hand-off (odd): bob; next hand-off 09:00 Berlin = 08:00 UTC.
+    assert [p["name"] for p in window["on_call"]] == ["Bob"]
+    assert [p["id"] for p in window["next"]] == ["alice"]
+    # Hand-offs are shown in the schedule's own zone.
+    assert window["until"] == "2026-11-23T09:00:00+01:00"
+    later = api.get(
+        "/api/v1/oncall", params={"at": "2026-11-23T08:00:00Z"}, headers=auth("viewer")
+    ).json()
+    assert later[0]["on_call"][0]["id"] == "alice"
+
+
+def test_override_takes_over_and_can_be_removed(make_api: ApiFactory, clock: ManualClock) -> None:
+    api = _api(make_api)
+    clock.current = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    created = api.post(
+        "/api/v1/schedules/primary/overrides",
+        headers=auth("responder"),
+        json={"person": "dave", "start": "2026-11-22T11:00:00Z", "end": "2026-11-22T20:00:00Z"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["created_by"] == "responder-alice"
+    [window] = api.get("/api/v1/oncall", headers=auth("viewer")).json()
+    assert (window["on_call"][0]["id"], window["overridden"]) == ("dave", True)
+    assert datetime.fromisoformat(window["until"]) == datetime(2026, 11, 22, 20, tzinfo=UTC)
+    listed = api.get("/api/v1/schedules/primary/overrides", headers=auth("viewer")).json()
+    assert [o["person"] for o in listed] == ["dave"]
+    assert (
+        api.delete(f"/api/v1/overrides/{listed[0]['id']}", headers=auth("responder")).status_code
+        == 204
+    )
+    assert api.get("/api/v1/oncall", headers=auth("viewer")).json()[0]["on_call"][0]["id"] == "bob"
+
+
+def test_bad_overrides_are_refused(make_api: ApiFactory) -> None:
+    api = _api(make_api)
+
+    def post(schedule: str, **body: str) -> int:
+        full = {
+            "person": "dave",
+            "start": "2026-11-22T11:00:00Z",
+            "end": "2026-11-22T20:00:00Z",
+            **body,
+        }
+        return api.post(
+            f"/api/v1/schedules/{schedule}/overrides", json=full, headers=auth("responder")
+        ).status_code
+
+    assert post("nope") == 404
+    assert post("primary", person="zed") == 404
+    assert post("primary", end="2026-11-22T10:00:00Z") == 409
+    assert post("primary", start="2026-11-22T11:00:00") == 422  # no offset
+    assert (
+        api.post(
+            "/api/v1/schedules/primary/overrides",
+            headers=auth("viewer"),
+            json={"person": "dave", "start": "2026-11-22T11:00:00Z", "end": "2026-11-22T20:00:00Z"},
+        ).status_code
+        == 403
+    )
+    assert (
+        api.get("/api/v1/oncall", params={"schedule": "nope"}, headers=auth("viewer")).status_code
+        == 404
+    )

@@ -1,0 +1,40 @@
+"""Backoff, Retry-After and rate limits: the retry policy that lives once, in the dispatcher."""
+
+from datetime import timedelta
+
+import httpx
+
+from gatewatch.notify.config import DeliveryConfig
+from gatewatch.notify.delivery import from_response
+from gatewatch.notify.dispatcher import retry_delay
+from gatewatch.notify.ratelimit import TokenBucket
+
+DELIVERY = DeliveryConfig(backoff_initial=timedelta(seconds=1), backoff_max=timedelta(seconds=60))
+
+
+def test_backoff_doubles_with_jitter_and_caps() -> None:
+    assert retry_delay(1, DELIVERY, None, jitter=lambda: 1.0) == 1.0
+    assert retry_delay(3, DELIVERY, None, jitter=lambda: 1.0) == 4.0
+    assert retry_delay(3, DELIVERY, None, jitter=lambda: 0.0) == 2.0
+    assert retry_delay(20, DELIVERY, None, jitter=lambda: 1.0) == 60.0
+
+
+def test_retry_after_is_honoured() -> None:
+    assert retry_delay(1, DELIVERY, 30.0, jitter=lambda: 1.0) == 30.0
+    assert retry_delay(8, DELIVERY, 5.0, jitter=lambda: 1.0) == 60.0
+
+
+def test_http_answers_map_to_retry_or_dead() -> None:
+    request = httpx.Request("POST", "http://x")
+    assert from_response(httpx.Response(202, request=request)).ok
+    limited = from_response(httpx.Response(429, headers={"Retry-After": "7"}, request=request))
+    assert (limited.ok, limited.retryable, limited.retry_after) == (False, True, 7.0)
+    assert from_response(httpx.Response(503, request=request)).retryable
+    assert not from_response(httpx.Response(400, text="invalid_blocks", request=request)).retryable
+
+
+def test_token_bucket_delays_instead_of_dropping() -> None:
+    bucket = TokenBucket.full(rate=2.0, capacity=2, now=0.0)
+    assert [bucket.take(0.0), bucket.take(0.0)] == [0.0, 0.0]
+    assert bucket.take(0.0) == 0.5
+    assert bucket.take(0.5) == 0.0

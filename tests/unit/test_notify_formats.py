@@ -1,0 +1,144 @@
+"""Channel payloads meet the vendors' documented limits, whatever the incident says."""
+
+import hashlib
+import hmac
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from gatewatch.notify.config import Templates
+from gatewatch.notify.mail import build_email
+from gatewatch.notify.message import Kind, Message, Recipient, apply_templates
+from gatewatch.notify.pagerduty import pagerduty_event
+from gatewatch.notify.slack import slack_payload
+from gatewatch.notify.slack_signature import (
+    InvalidSlackSignature,
+    slack_signature,
+    verify_slack_request,
+)
+from gatewatch.notify.webhook import sign
+from tests.support.standins import pagerduty_contract_errors, slack_contract_errors
+
+KEY = "R" * 32
+
+
+def _message(kind: Kind = Kind.TRIGGER, title: str = "IM gateway down", **extra: object) -> Message:
+    fields: dict[str, object] = {
+        "kind": kind,
+        "incident_id": 42,
+        "title": title,
+        "text": "gw-1 stopped answering",
+        "severity": "critical",
+        "status": "triggered",
+        "service": "im-gateway",
+        "incident_url": "http://gw.test/incidents/42",
+        "runbook_url": "http://gw.test/runbooks/gateway-down",
+        "labels": {"alertname": "IMGatewayServiceDown", "instance": "gw-1:8080"},
+        "triggered_at": "2026-11-22T10:00:00+00:00",
+        "recipient": Recipient("alice", "Alice", "alice@im.example", "UALICE", None),
+        "actor": "bob",
+    }
+    fields.update(extra)
+    return Message(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_slack_payload_is_valid_block_kit(kind: Kind) -> None:
+    assert slack_contract_errors(slack_payload(_message(kind))) == []
+
+
+def test_slack_trigger_has_colour_icon_mention_and_buttons() -> None:
+    payload = slack_payload(_message())
+    attachment = payload["attachments"][0]
+    assert attachment["color"] == "#d40e0d"
+    assert payload["text"].startswith("🚨 [CRITICAL] IM gateway down")
+    blocks = str(attachment["blocks"])
+    assert "<@UALICE>" in blocks
+    actions = attachment["blocks"][-1]["elements"]
+    assert [a["action_id"] for a in actions[:2]] == ["gatewatch_ack", "gatewatch_resolve"]
+    assert actions[0]["value"] == "42"
+    assert actions[-1]["url"] == "http://gw.test/runbooks/gateway-down"
+
+
+def test_huge_incidents_are_clipped_to_slack_limits() -> None:
+    labels = {f"label_{n}": "v" * 5000 for n in range(30)}
+    payload = slack_payload(_message(title="t" * 500, text="x" * 10_000, labels=labels))
+    assert slack_contract_errors(payload) == []
+
+
+def test_pagerduty_events_meet_the_contract() -> None:
+    for kind in (Kind.TRIGGER, Kind.ACKNOWLEDGE, Kind.RESOLVE):
+        event = pagerduty_event(_message(kind, title="y" * 3000), KEY)
+        assert pagerduty_contract_errors(event) == []
+        assert event["dedup_key"] == "42"
+    trigger = pagerduty_event(_message(), KEY)
+    assert trigger["payload"]["severity"] == "critical"
+    assert trigger["payload"]["custom_details"]["labels"]["instance"] == "gw-1:8080"
+    assert trigger["links"][1] == {
+        "href": "http://gw.test/runbooks/gateway-down",
+        "text": "Runbook",
+    }
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"),
+    [
+        ("critical", "critical"),
+        ("P1", "error"),
+        ("P2", "warning"),
+        ("warning", "warning"),
+        ("info", "info"),
+    ],
+)
+def test_pagerduty_severity_mapping(level: str, expected: str) -> None:
+    assert pagerduty_event(_message(severity=level), KEY)["payload"]["severity"] == expected
+
+
+def test_emails_thread_under_the_first_page() -> None:
+    first = build_email(_message(step=0), "gatewatch@im.example", ["alice@im.example"])
+    follow = build_email(_message(Kind.RESOLVE), "gatewatch@im.example", ["alice@im.example"])
+    assert first["Subject"] == "[CRITICAL] IM gateway down"
+    assert first["Message-ID"] == "<incident-42@im.example>"
+    assert follow["Subject"] == "Re: [CRITICAL] IM gateway down"
+    assert follow["In-Reply-To"] == follow["References"] == "<incident-42@im.example>"
+    assert follow["Message-ID"] != first["Message-ID"]
+    parsed = message_from_bytes(first.as_bytes(), policy=default)
+    assert parsed.get_body(("html",)) is not None
+    assert (
+        "Runbook: http://gw.test/runbooks/gateway-down" in parsed.get_body(("plain",)).get_content()
+    )
+
+
+def test_templates_render_in_a_sandbox_and_fall_back_on_error() -> None:
+    good, error = apply_templates(_message(), Templates(title="{{ severity }}: {{ title }}"))
+    assert (good.title, error) == ("critical: IM gateway down", None)
+    unsafe, error = apply_templates(
+        _message(), Templates(text="{{ title.__class__.__mro__[1].__subclasses__() }}")
+    )
+    assert unsafe.text == "gw-1 stopped answering"
+    assert error is not None
+    missing, error = apply_templates(_message(), Templates(text="{{ nope }}"))
+    assert missing.text == "gw-1 stopped answering" and error is not None
+
+
+def test_slack_signature_and_replay_window() -> None:
+    body = b"payload=%7B%7D"
+    signature = slack_signature("secret", "1700000000", body)
+    expected = "v0=" + hmac.new(b"secret", b"v0:1700000000:" + body, hashlib.sha256).hexdigest()
+    assert signature == expected
+    verify_slack_request(["other", "secret"], "1700000000", signature, body, 1700000100)
+    with pytest.raises(InvalidSlackSignature, match="5-minute"):
+        verify_slack_request(["secret"], "1700000000", signature, body, 1700000301)
+    with pytest.raises(InvalidSlackSignature, match="does not match"):
+        verify_slack_request(["secret"], "1700000000", signature, body + b"x", 1700000000)
+    with pytest.raises(InvalidSlackSignature, match="missing"):
+        verify_slack_request(["secret"], None, signature, body, 1700000000)
+
+
+def test_webhook_signature_covers_timestamp_and_body() -> None:
+    assert (
+        sign("s3cret", "17", b"{}")
+        == "v1=" + hmac.new(b"s3cret", b"17.{}", hashlib.sha256).hexdigest()
+    )
+    assert sign("s3cret", "18", b"{}") != sign("s3cret", "17", b"{}")
