@@ -10,7 +10,7 @@ APT_PACKAGES := prometheus prometheus-alertmanager redis-server postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= auto
 
-.PHONY: setup system-packages demo serve test lint bench clean
+.PHONY: setup system-packages demo test lint bench clean
 
 setup: system-packages $(VENV)/.installed
 
@@ -45,6 +45,7 @@ test: lint
 
 bench: setup
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.notify
 
 clean:
 	rm -rf $(VENV) .gatewatch .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

@@ -82,7 +82,7 @@ class Pager:
                 now,
             )
         if plan["steps"]:
-            self._schedule_or_run(connection, incident, plan, now, step=0, cycle=0, now=now)
+            self._schedule_cycle(connection, incident, plan, now, cycle=0, now=now)
         else:
             self._broadcast(
                 connection, incident, plan["channels"], Kind.TRIGGER, now, key=f"{incident_id}:open"
@@ -177,7 +177,7 @@ class Pager:
             timer_store.restart_plan(connection, incident.id, now)
             incident = self._incident(connection, incident.id)
             if plan.plan["steps"]:
-                self._schedule_or_run(connection, incident, plan.plan, now, 0, 0, now)
+                self._schedule_cycle(connection, incident, plan.plan, now, 0, now)
             return "done: retriggered"
         if timer.kind == REMINDER:
             if incident.status is IncidentStatus.RESOLVED:
@@ -212,22 +212,27 @@ class Pager:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def _schedule_or_run(
+    def _schedule_cycle(
         self,
         connection: Connection,
         incident: Incident,
         plan: dict[str, Any],
         started_at: datetime,
-        step: int,
         cycle: int,
         now: datetime,
     ) -> None:
-        """A step due now runs in this transaction: the first page leaves with the ingest."""
-        due = self._step_due(plan, started_at, step, cycle)
-        if due <= now:
-            self._run_step(connection, incident, plan, started_at, step, cycle, now)
-        else:
-            timer_store.add_timer(connection, incident.id, STEP, due, now, step=step, cycle=cycle)
+        """Every step of a cycle becomes a timer at once, so "who is next, when" is in the store.
+
+        A step due now runs in this transaction: the first page leaves with the ingest.
+        """
+        later = []
+        for step in range(len(plan["steps"])):
+            due = self._step_due(plan, started_at, step, cycle)
+            if due <= now:
+                self._run_step(connection, incident, plan, started_at, step, cycle, now)
+            else:
+                later.append(timer_store.TimerSpec(STEP, due, step, cycle))
+        timer_store.add_timers(connection, incident.id, later, now)
 
     def _run_step(
         self,
@@ -291,10 +296,8 @@ class Pager:
             people=people,
             channels=plan["channels"] + direct,
         )
-        if step + 1 < total:
-            self._schedule_or_run(connection, incident, plan, started_at, step + 1, cycle, now)
-        elif cycle < plan["repeat"]:
-            self._schedule_or_run(connection, incident, plan, started_at, 0, cycle + 1, now)
+        if step + 1 == total and cycle < plan["repeat"]:
+            self._schedule_cycle(connection, incident, plan, started_at, cycle + 1, now)
 
     # -- messages ------------------------------------------------------------------------
 

@@ -32,6 +32,10 @@ from gatewatch.store.database import run_transaction
 
 log = logging.getLogger(__name__)
 CLAIM_LIMIT = 200
+# httpx's connection pool slows down sharply with many queued requests; keep the queue in
+# a semaphore of our own and the pool no larger than what is in flight.
+IN_FLIGHT = 4
+HTTP_LIMITS = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
 
 
 def retry_delay(
@@ -77,6 +81,7 @@ class Dispatcher:
         self.clock = clock
         self.metrics = metrics
         self.channels = channels
+        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         started = time.monotonic()
         self.buckets = {
             channel.id: TokenBucket.full(channel.rate_per_second, channel.burst, started)
@@ -107,11 +112,15 @@ class Dispatcher:
         results = await asyncio.gather(*(self._send(n) for n in to_send))
         finished = self.clock.now()
 
+        delivered: list[int] = []
+        failed: list[outbox.Failure] = []
+        for notification, result in zip(to_send, results, strict=True):
+            self._account(notification, result, finished, delivered, failed)
+
         def record(connection: Connection) -> None:
             for notification_id, until in postponed:
                 outbox.postpone(connection, notification_id, until)
-            for notification, result in zip(to_send, results, strict=True):
-                self._record(connection, notification, result, finished)
+            outbox.record_outcomes(connection, delivered, failed, finished)
 
         await asyncio.to_thread(run_transaction, self.engine, record)
         return len(to_send)
@@ -125,6 +134,10 @@ class Dispatcher:
                 error=f"channel {notification.channel!r} is not configured",
             )
         message = Message.from_json(notification.message)
+        async with self._in_flight:
+            return await self._attempt(channel, message)
+
+    async def _attempt(self, channel: Channel, message: Message) -> DeliveryResult:
         if message.kind is Kind.REMINDER and isinstance(channel, PagerDutyNotifier):
             return DeliveryResult(ok=False, retryable=False, error="reminders do not page")
         try:
@@ -134,16 +147,18 @@ class Dispatcher:
         except TimeoutError:
             return DeliveryResult(ok=False, retryable=True, error="timed out")
 
-    def _record(
+    def _account(
         self,
-        connection: Connection,
         notification: outbox.Notification,
         result: DeliveryResult,
         now: datetime,
+        delivered: list[int],
+        failed: list[outbox.Failure],
     ) -> None:
+        """Decide delivered, retry (when) or dead, and count it."""
         channel = notification.channel
         if result.ok:
-            outbox.record_delivered(connection, notification.id, now)
+            delivered.append(notification.id)
             self.metrics.notifications_sent.labels(channel, "delivered").inc()
             self.metrics.notification_latency.labels(channel).observe(
                 (now - notification.created_at).total_seconds()
@@ -159,9 +174,9 @@ class Dispatcher:
                 attempt,
                 error,
             )
-            outbox.record_failure(connection, notification.id, error, None)
+            failed.append(outbox.Failure(notification.id, error, None))
             self.metrics.notifications_sent.labels(channel, "dead").inc()
             return
         delay = retry_delay(attempt, self.delivery, result.retry_after)
-        outbox.record_failure(connection, notification.id, error, now + timedelta(seconds=delay))
+        failed.append(outbox.Failure(notification.id, error, now + timedelta(seconds=delay)))
         self.metrics.notifications_sent.labels(channel, "retry").inc()

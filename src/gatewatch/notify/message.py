@@ -6,7 +6,7 @@ the default text and is counted, never dropping the notification.
 """
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -53,7 +53,10 @@ class Message:
     step: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: asdict's deep copy was a hot spot when paging thousands.
+        data = dict(vars(self))
+        data["recipient"] = vars(self.recipient).copy() if self.recipient else None
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Message":
@@ -69,6 +72,8 @@ class Message:
 
 def apply_templates(message: Message, templates: Templates) -> tuple[Message, str | None]:
     """The message with the channel's templates applied, and the template error if any."""
+    if templates.title is None and templates.text is None:
+        return message, None
     context = message.to_json()
     rendered: dict[str, str] = {}
     for field in ("title", "text"):
@@ -80,4 +85,5 @@ def apply_templates(message: Message, templates: Templates) -> tuple[Message, st
         except TemplateError as exc:
             log.warning("template for %s failed, default text used: %s", field, exc)
             return message, f"{field}: {exc}"
-    return Message(**{**asdict(message), **rendered, "recipient": message.recipient}), None
+    title = rendered.get("title", message.title)
+    return replace(message, title=title, text=rendered.get("text", message.text)), None

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select, update
 
 from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, TimelineEvent
 from gatewatch.store.alerts import alert_from_row
@@ -66,13 +66,22 @@ def update_incident(connection: Connection, incident_id: int, values: dict[str, 
     connection.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
 
 
+# Built once: SQLAlchemy then reuses their cache keys, which matters when paging thousands.
+_GET_INCIDENT = select(incidents).where(incidents.c.id == bindparam("incident_id"))
+_GET_INCIDENT_FOR_UPDATE = _GET_INCIDENT.with_for_update()
+_INCIDENT_ALERTS = (
+    select(alerts)
+    .join(incident_alerts, incident_alerts.c.fingerprint == alerts.c.fingerprint)
+    .where(incident_alerts.c.incident_id == bindparam("incident_id"))
+    .order_by(incident_alerts.c.attached_at, alerts.c.fingerprint)
+)
+
+
 def get_incident(
     connection: Connection, incident_id: int, for_update: bool = False
 ) -> Incident | None:
-    query = select(incidents).where(incidents.c.id == incident_id)
-    if for_update:
-        query = query.with_for_update()
-    row = connection.execute(query).one_or_none()
+    query = _GET_INCIDENT_FOR_UPDATE if for_update else _GET_INCIDENT
+    row = connection.execute(query, {"incident_id": incident_id}).one_or_none()
     return _to_incident(row) if row is not None else None
 
 
@@ -163,13 +172,8 @@ def list_incidents(
 
 
 def incident_alert_list(connection: Connection, incident_id: int) -> list[StoredAlert]:
-    query = (
-        select(alerts)
-        .join(incident_alerts, incident_alerts.c.fingerprint == alerts.c.fingerprint)
-        .where(incident_alerts.c.incident_id == incident_id)
-        .order_by(incident_alerts.c.attached_at, alerts.c.fingerprint)
-    )
-    return [alert_from_row(row) for row in connection.execute(query)]
+    rows = connection.execute(_INCIDENT_ALERTS, {"incident_id": incident_id})
+    return [alert_from_row(row) for row in rows]
 
 
 def timeline(connection: Connection, incident_id: int) -> list[TimelineEvent]:

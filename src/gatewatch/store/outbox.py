@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, func, or_, select, update
+from sqlalchemy import Connection, Insert, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from gatewatch.store.tables import notifications
@@ -52,19 +52,14 @@ def _insert_ignoring_duplicates(connection: Connection) -> Insert:
     return sqlite.insert(notifications).on_conflict_do_nothing(index_elements=["dedup_key"])
 
 
-def enqueue(connection: Connection, rows: Iterable[dict[str, Any]], now: datetime) -> int:
-    """Queue notifications; a dedup_key seen before is skipped. Returns how many were new."""
+def enqueue(connection: Connection, rows: Iterable[dict[str, Any]], now: datetime) -> None:
+    """Queue notifications; a dedup_key queued before is skipped, not sent twice."""
     values = [
         {**row, "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
         for row in rows
     ]
-    if not values:
-        return 0
-    inserted = 0
-    statement = _insert_ignoring_duplicates(connection)
-    for value in values:
-        inserted += connection.execute(statement.values(**value)).rowcount
-    return inserted
+    if values:
+        connection.execute(_insert_ignoring_duplicates(connection), values)
 
 
 def claim_due(
@@ -92,35 +87,58 @@ def claim_due(
     return claimed
 
 
-def record_delivered(connection: Connection, notification_id: int, now: datetime) -> None:
-    connection.execute(
-        update(notifications)
-        .where(notifications.c.id == notification_id)
-        .values(
-            status=DELIVERED,
-            delivered_at=now,
-            lease_until=None,
-            attempts=notifications.c.attempts + 1,
-            last_error=None,
-        )
+_DELIVERED = (
+    update(notifications)
+    .where(notifications.c.id == bindparam("notification_id"))
+    .values(
+        status=DELIVERED,
+        delivered_at=bindparam("now"),
+        lease_until=None,
+        attempts=notifications.c.attempts + 1,
+        last_error=None,
     )
+)
+_FAILED = (
+    update(notifications)
+    .where(notifications.c.id == bindparam("notification_id"))
+    .values(
+        status=bindparam("status"),
+        next_attempt_at=bindparam("retry_at"),
+        lease_until=None,
+        attempts=notifications.c.attempts + 1,
+        last_error=bindparam("error"),
+    )
+)
 
 
-def record_failure(
-    connection: Connection, notification_id: int, error: str, retry_at: datetime | None
-) -> None:
+@dataclass(frozen=True)
+class Failure:
     """`retry_at` None means dead: no more attempts."""
-    connection.execute(
-        update(notifications)
-        .where(notifications.c.id == notification_id)
-        .values(
-            status=DEAD if retry_at is None else PENDING,
-            next_attempt_at=retry_at if retry_at is not None else notifications.c.next_attempt_at,
-            lease_until=None,
-            attempts=notifications.c.attempts + 1,
-            last_error=error[:2000],
+
+    notification_id: int
+    error: str
+    retry_at: datetime | None
+
+
+def record_outcomes(
+    connection: Connection, delivered: list[int], failed: list[Failure], now: datetime
+) -> None:
+    """One statement per kind of outcome, however many notifications a pass sent."""
+    if delivered:
+        connection.execute(_DELIVERED, [{"notification_id": i, "now": now} for i in delivered])
+    if failed:
+        connection.execute(
+            _FAILED,
+            [
+                {
+                    "notification_id": f.notification_id,
+                    "error": f.error[:2000],
+                    "status": DEAD if f.retry_at is None else PENDING,
+                    "retry_at": f.retry_at if f.retry_at is not None else now,
+                }
+                for f in failed
+            ],
         )
-    )
 
 
 def postpone(connection: Connection, notification_id: int, until: datetime) -> None:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from gatewatch.store.tables import incident_escalations, timers
 
@@ -51,13 +51,50 @@ def restart_plan(connection: Connection, incident_id: int, started_at: datetime)
     )
 
 
+_LOAD_PLAN = select(incident_escalations).where(
+    incident_escalations.c.incident_id == bindparam("incident_id")
+)
+_FINISH = (
+    update(timers)
+    .where(timers.c.id == bindparam("timer_id"))
+    .values(status=bindparam("status"), outcome=bindparam("outcome"), done_at=bindparam("now"))
+)
+
+
 def load_plan(connection: Connection, incident_id: int) -> EscalationPlan | None:
-    row = connection.execute(
-        select(incident_escalations).where(incident_escalations.c.incident_id == incident_id)
-    ).one_or_none()
+    row = connection.execute(_LOAD_PLAN, {"incident_id": incident_id}).one_or_none()
     if row is None:
         return None
     return EscalationPlan(row.incident_id, row.policy, row.plan, row.started_at)
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    kind: str
+    due_at: datetime
+    step: int | None = None
+    cycle: int = 0
+
+
+def add_timers(
+    connection: Connection, incident_id: int, specs: list[TimerSpec], now: datetime
+) -> None:
+    if specs:
+        connection.execute(
+            insert(timers),
+            [
+                {
+                    "incident_id": incident_id,
+                    "kind": spec.kind,
+                    "step": spec.step,
+                    "cycle": spec.cycle,
+                    "due_at": spec.due_at,
+                    "status": PENDING,
+                    "created_at": now,
+                }
+                for spec in specs
+            ],
+        )
 
 
 def add_timer(
@@ -69,17 +106,7 @@ def add_timer(
     step: int | None = None,
     cycle: int = 0,
 ) -> None:
-    connection.execute(
-        insert(timers).values(
-            incident_id=incident_id,
-            kind=kind,
-            step=step,
-            cycle=cycle,
-            due_at=due_at,
-            status=PENDING,
-            created_at=now,
-        )
-    )
+    add_timers(connection, incident_id, [TimerSpec(kind, due_at, step, cycle)], now)
 
 
 def claim_due(connection: Connection, now: datetime, limit: int) -> list[Timer]:
@@ -99,9 +126,7 @@ def claim_due(connection: Connection, now: datetime, limit: int) -> list[Timer]:
 
 def finish(connection: Connection, timer_id: int, status: str, outcome: str, now: datetime) -> None:
     connection.execute(
-        update(timers)
-        .where(timers.c.id == timer_id)
-        .values(status=status, outcome=outcome, done_at=now)
+        _FINISH, {"timer_id": timer_id, "status": status, "outcome": outcome, "now": now}
     )
 
 

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 import gatewatch
 from gatewatch.errors import Conflict, NotFound, validation_messages
 from gatewatch.escalation.scheduler import run_workers
-from gatewatch.notify.dispatcher import Dispatcher, build_channels
+from gatewatch.notify.dispatcher import HTTP_LIMITS, Dispatcher, build_channels
 from gatewatch.service import IncidentEngine
 from gatewatch.store.database import DatabaseUnavailable, ping
 from gatewatch.web import incidents_api, ingest, paging_api
@@ -106,7 +106,7 @@ async def _background_workers(app: FastAPI) -> AsyncIterator[None]:
 
     engine.outbox_written = wake_outbox
     timeout = engine.config.delivery.timeout.total_seconds()
-    async with httpx.AsyncClient(timeout=timeout) as http:
+    async with httpx.AsyncClient(timeout=timeout, limits=HTTP_LIMITS) as http:
         dispatcher = Dispatcher(
             engine.config,
             engine.engine,

@@ -1,0 +1,152 @@
+"""Escalation decisions against the real store, with time moved by hand (no waiting)."""
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from gatewatch.config import GatewatchConfig
+from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
+from gatewatch.model import AlertBatch
+from gatewatch.service import IncidentEngine
+from gatewatch.store.database import create_database_engine, migrate
+from gatewatch.store.tables import notifications, timers
+from tests.conftest import TOKEN_CONFIG
+from tests.support.clock import ManualClock
+
+PEOPLE = [{"id": p} for p in ("alice", "bob", "carol")]
+CHANNELS = [{"id": "hook", "type": "webhook", "url": "http://127.0.0.1:9/hook"}]
+
+
+def _config(database_url: str, steps: list[dict[str, Any]], **policy: Any) -> GatewatchConfig:
+    return GatewatchConfig.model_validate(
+        {
+            "storage": {"url": database_url},
+            "auth": {"tokens": TOKEN_CONFIG},
+            "people": PEOPLE,
+            "channels": CHANNELS,
+            "severities": [{"name": "critical", "channels": ["hook"]}],
+            "default_severity": "critical",
+            "policies": {"page": {"steps": steps, **policy}},
+            "routes": [{"name": "all", "policy": "page"}],
+        }
+    )
+
+
+EngineFactory = Callable[[GatewatchConfig], IncidentEngine]
+
+
+@pytest.fixture
+def make_engine(clock: ManualClock) -> Iterator[EngineFactory]:
+    made: list[Engine] = []
+
+    def factory(config: GatewatchConfig) -> IncidentEngine:
+        database = create_database_engine(config.database_url)
+        migrate(database)
+        made.append(database)
+        return IncidentEngine(config, database, clock)
+
+    yield factory
+    for database in made:
+        database.dispose()
+
+
+def _open(engine: IncidentEngine, clock: ManualClock) -> int:
+    batch: AlertBatch = to_batch(
+        PostableAlerts.model_validate([{"labels": {"alertname": "Down", "severity": "critical"}}]),
+        clock.now(),
+    )
+    return engine.ingest(batch).opened[0]
+
+
+def _paged(database: Engine) -> list[str]:
+    with database.connect() as connection:
+        query = select(notifications.c.person).where(notifications.c.kind == "trigger")
+        rows = connection.execute(query.order_by(notifications.c.id))
+        return [row.person for row in rows]
+
+
+STEPS = [
+    {"after": "0s", "targets": ["person:alice"]},
+    {"after": "10m", "targets": ["person:bob"]},
+    {"after": "20m", "targets": ["person:carol"]},
+]
+
+
+def test_steps_run_when_due_and_not_before(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_config(database_url, STEPS))
+    _open(engine, clock)
+    assert _paged(engine.engine) == ["alice"]
+    clock.advance(timedelta(minutes=9, seconds=59))
+    assert engine.run_due_timers() == 0
+    clock.advance(timedelta(seconds=1))
+    assert engine.run_due_timers() == 1
+    assert _paged(engine.engine) == ["alice", "bob"]
+    clock.advance(timedelta(minutes=10))
+    engine.run_due_timers()
+    assert _paged(engine.engine) == ["alice", "bob", "carol"]
+
+
+def test_repeat_runs_the_policy_again(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    steps = STEPS[:2]
+    engine = make_engine(_config(database_url, steps, repeat=1, repeat_interval="5m"))
+    _open(engine, clock)
+    for _ in range(5):
+        clock.advance(timedelta(minutes=5))
+        engine.run_due_timers()
+    # The repeat starts 10m (last step) + 5m (pause) after the trigger: alice 15m, bob 25m.
+    assert _paged(engine.engine) == ["alice", "bob", "alice", "bob"]
+    clock.advance(timedelta(hours=1))
+    engine.run_due_timers()
+    assert _paged(engine.engine) == ["alice", "bob", "alice", "bob"]
+
+
+def test_ack_cancels_pending_steps_and_records_why(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_config(database_url, STEPS))
+    incident_id = _open(engine, clock)
+    clock.advance(timedelta(minutes=1))
+    engine.acknowledge(incident_id, "alice", None)
+    clock.advance(timedelta(hours=1))
+    assert engine.run_due_timers() == 0
+    assert _paged(engine.engine) == ["alice"]
+    with engine.engine.connect() as connection:
+        outcomes = {row.outcome for row in connection.execute(select(timers.c.outcome))}
+    assert outcomes == {"cancelled: acknowledged by alice"}
+    timeline = engine.incident_detail(incident_id).timeline
+    assert "Escalation stopped by alice's acknowledgement (2 pending steps cancelled)" in [
+        e.message for e in timeline
+    ]
+
+
+def test_config_edits_do_not_change_incidents_under_way(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    before = make_engine(_config(database_url, STEPS))
+    _open(before, clock)
+    edited = [
+        {"after": "0s", "targets": ["person:carol"]},
+        {"after": "1m", "targets": ["person:carol"]},
+    ]
+    after = make_engine(_config(database_url, edited))
+    clock.advance(timedelta(minutes=10))
+    after.run_due_timers()
+    assert _paged(after.engine) == ["alice", "bob"]
+
+
+def test_a_timer_is_run_once_even_if_asked_twice(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    first = make_engine(_config(database_url, STEPS))
+    second = make_engine(_config(database_url, STEPS))
+    _open(first, clock)
+    clock.advance(timedelta(minutes=10))
+    assert first.run_due_timers() + second.run_due_timers() == 1
+    assert _paged(first.engine) == ["alice", "bob"]
