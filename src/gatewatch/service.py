@@ -72,23 +72,27 @@ class IncidentEngine:
 
     def acknowledge(self, incident_id: int, actor: str, note: str | None) -> Incident:
         """Acknowledge; pending escalation steps are cancelled in the same transaction."""
-        now = self.clock.now()
-
-        def work(connection: Connection) -> Incident:
-            incident = acknowledge(connection, incident_id, actor, note, now)
-            self.pager.incident_acknowledged(connection, incident_id, actor, now)
-            return incident
-
-        incident = run_transaction(self.engine, work)
-        self.outbox_written()
-        return incident
+        return self._human_action(
+            acknowledge, self.pager.incident_acknowledged, incident_id, actor, note
+        )
 
     def resolve(self, incident_id: int, actor: str, note: str | None) -> Incident:
+        """Resolve by hand; timers stop and the channels hear of it, in one transaction."""
+        return self._human_action(resolve, self.pager.incident_resolved, incident_id, actor, note)
+
+    def _human_action(
+        self,
+        change: Callable[[Connection, int, str, str | None, datetime], Incident],
+        follow_up: Callable[[Connection, int, str, datetime], None],
+        incident_id: int,
+        actor: str,
+        note: str | None,
+    ) -> Incident:
         now = self.clock.now()
 
         def work(connection: Connection) -> Incident:
-            incident = resolve(connection, incident_id, actor, note, now)
-            self.pager.incident_resolved(connection, incident_id, actor, now)
+            incident = change(connection, incident_id, actor, note, now)
+            follow_up(connection, incident_id, actor, now)
             return incident
 
         incident = run_transaction(self.engine, work)

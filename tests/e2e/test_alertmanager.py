@@ -1,7 +1,6 @@
 """A real Alertmanager delivers its webhook to a real gatewatch; incidents follow its alerts."""
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,9 @@ import pytest
 from tests.conftest import TOKEN_CONFIG, TOKENS
 from tests.support.payloads import iso
 from tests.support.processes import AlertmanagerProcess, GatewatchProcess
+from tests.support.waiting import eventually
 
 VIEWER = {"Authorization": f"Bearer {TOKENS['viewer']}"}
-
-
-def _eventually(check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -97,7 +86,7 @@ def test_alertmanager_webhook_opens_and_resolves_an_incident(
     )
     assert posted.status_code == 200
 
-    [incident] = _eventually(
+    [incident] = eventually(
         lambda: [
             i
             for i in _incidents(gatewatch)
@@ -128,6 +117,6 @@ def test_alertmanager_webhook_opens_and_resolves_an_incident(
         f"{alertmanager.url}/api/v2/alerts",
         json=[{"labels": lab, "startsAt": iso(start), "endsAt": iso(ended)} for lab in labels],
     ).raise_for_status()
-    resolved = _eventually(lambda: [i for i in _incidents(gatewatch) if i["status"] == "resolved"])
+    resolved = eventually(lambda: [i for i in _incidents(gatewatch) if i["status"] == "resolved"])
     assert resolved[0]["id"] == incident["id"]
     assert resolved[0]["resolved_by"] == "alertmanager"

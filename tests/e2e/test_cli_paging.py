@@ -7,10 +7,10 @@ import httpx
 
 from tests.conftest import TOKENS
 from tests.e2e.test_cli import gatewatch
-from tests.e2e.test_paging import Sinks, eventually
-from tests.support.paging import paging_config
+from tests.support.paging import Sinks
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
+from tests.support.waiting import eventually
 
 
 def test_oncall_override_and_dead_notification_resend(tmp_path: Path) -> None:
@@ -18,12 +18,8 @@ def test_oncall_override_and_dead_notification_resend(tmp_path: Path) -> None:
     sinks.pagerduty.plan.statuses = [400]  # refused once: dead at once, no retry
     server = GatewatchProcess(
         tmp_path,
-        paging_config(
+        sinks.config(
             f"sqlite:///{tmp_path}/gw.db",
-            sinks.slack.url,
-            sinks.pagerduty.url,
-            sinks.smtp.port,
-            sinks.hook.url,
             step_delay="60s",
         ),
     ).start()

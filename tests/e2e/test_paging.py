@@ -1,7 +1,7 @@
 """Paging end to end: a real gatewatch process, real SMTP, Slack and PagerDuty stand-ins."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,52 +9,10 @@ import httpx
 import pytest
 
 from tests.conftest import TOKENS
-from tests.support.paging import WEBHOOK_SECRET, paging_config
+from tests.support.paging import Sinks
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
-from tests.support.standins import (
-    SmtpSink,
-    pagerduty_standin,
-    slack_standin,
-    webhook_sink,
-)
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout}s")
-        time.sleep(0.05)
-
-
-class Sinks:
-    def __init__(self) -> None:
-        self.slack = slack_standin().start()
-        self.pagerduty = pagerduty_standin().start()
-        self.smtp = SmtpSink().start()
-        self.hook = webhook_sink(WEBHOOK_SECRET).start()
-
-    def stop(self) -> None:
-        for sink in (self.slack, self.pagerduty, self.hook):
-            sink.stop()
-        self.smtp.stop()
-
-    def slack_mentions(self, user: str) -> list[dict[str, Any]]:
-        return [b for b in self.slack.bodies() if f"<@{user}>" in str(b)]
-
-    def pd(self, action: str) -> list[dict[str, Any]]:
-        return [b for b in self.pagerduty.bodies() if b["event_action"] == action]
-
-    def mails_to(self, address: str) -> list[Any]:
-        return [
-            m
-            for m, rcpt in zip(self.smtp.messages, self.smtp.envelopes, strict=True)
-            if address in rcpt
-        ]
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -106,13 +64,9 @@ def test_trigger_escalate_ack_timeout_resolve(
 ) -> None:
     server = GatewatchProcess(
         tmp_path,
-        paging_config(
+        sinks.config(
             database_url,
-            sinks.slack.url,
-            sinks.pagerduty.url,
-            sinks.smtp.port,
-            sinks.hook.url,
-            step_delay="3s",
+            step_delay="5s",
             ack_timeout="4s",
         ),
     ).start()
@@ -135,14 +89,12 @@ def test_trigger_escalate_ack_timeout_resolve(
         assert hook[0]["incident_id"] == incident_id
         assert not sinks.slack_mentions("UBOB")
 
-        # Step 2: nobody acknowledged, so the secondary is paged after the delay.
+        # Step 2: nobody acknowledged, so the secondary is paged after the 5s delay.
         eventually(lambda: sinks.slack_mentions("UBOB"), what="Slack page for bob")
-        bob_paged = sinks.slack_mentions("UBOB")[0]
-        assert (
-            sinks.slack.received[[b for b in sinks.slack.bodies()].index(bob_paged)]["at"]
-            - triggered
-            >= 3.0
+        bob_paged_at = next(
+            entry["at"] for entry in sinks.slack.received if "<@UBOB>" in str(entry["body"])
         )
+        assert bob_paged_at - triggered >= 5.0
         eventually(lambda: sinks.mails_to("bob@im.example"), what="mail to bob")
 
         # Acknowledge: step 3 (carol) is cancelled; PagerDuty hears the acknowledgement.

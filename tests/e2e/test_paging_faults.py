@@ -12,12 +12,12 @@ import pytest
 
 from gatewatch.notify.slack_signature import slack_signature
 from tests.conftest import TOKENS
-from tests.e2e.test_paging import Sinks, eventually
-from tests.support.paging import SLACK_SIGNING_SECRET, paging_config
+from tests.support.paging import SLACK_SIGNING_SECRET, Sinks
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.ports import free_port
 from tests.support.processes import GatewatchProcess
 from tests.support.standins import pagerduty_standin, slack_standin
+from tests.support.waiting import eventually
 
 INGEST = {"Authorization": f"Bearer {TOKENS['ingest']}"}
 VIEWER = {"Authorization": f"Bearer {TOKENS['viewer']}"}
@@ -53,12 +53,9 @@ def test_failing_channels_deliver_everything_once_they_recover(
     sinks.hook.plan.delay = 3.0  # longer than the 2s delivery time-out
     server = GatewatchProcess(
         tmp_path,
-        paging_config(
+        sinks.config(
             f"sqlite:///{tmp_path}/gw.db",
-            sinks.slack.url,
-            f"http://127.0.0.1:{pagerduty_port}/v2/enqueue",
-            sinks.smtp.port,
-            sinks.hook.url,
+            pagerduty_url=f"http://127.0.0.1:{pagerduty_port}/v2/enqueue",
             step_delay="60s",
         ),
     ).start()
@@ -110,12 +107,9 @@ def test_failing_channels_deliver_everything_once_they_recover(
 
 def test_sigkill_with_queued_notifications_loses_none(sinks: Sinks, tmp_path: Path) -> None:
     slack_port = free_port()  # Slack is down while the incidents open
-    config = paging_config(
+    config = sinks.config(
         f"sqlite:///{tmp_path}/gw.db",
-        f"http://127.0.0.1:{slack_port}/services/T000/B000/XXXX",
-        sinks.pagerduty.url,
-        sinks.smtp.port,
-        sinks.hook.url,
+        slack_url=f"http://127.0.0.1:{slack_port}/services/T000/B000/XXXX",
         step_delay="600s",
     )
     server = GatewatchProcess(tmp_path, config).start()
@@ -154,9 +148,7 @@ def test_two_servers_on_one_postgres_page_once_per_step(
     sinks: Sinks, tmp_path: Path, postgres_cluster: Any
 ) -> None:
     url = postgres_cluster.create_database("two_servers")
-    config = paging_config(
-        url, sinks.slack.url, sinks.pagerduty.url, sinks.smtp.port, sinks.hook.url, step_delay="2s"
-    )
+    config = sinks.config(url, step_delay="2s")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = GatewatchProcess(tmp_path / "a", config).start()
@@ -212,12 +204,8 @@ def _slack_click(
 def test_slack_buttons_acknowledge_and_resolve_when_signed(sinks: Sinks, tmp_path: Path) -> None:
     server = GatewatchProcess(
         tmp_path,
-        paging_config(
+        sinks.config(
             f"sqlite:///{tmp_path}/gw.db",
-            sinks.slack.url,
-            sinks.pagerduty.url,
-            sinks.smtp.port,
-            sinks.hook.url,
             step_delay="60s",
         ),
     ).start()
@@ -249,12 +237,8 @@ def test_slack_buttons_acknowledge_and_resolve_when_signed(sinks: Sinks, tmp_pat
 def test_p2_gets_reminders_not_pages(sinks: Sinks, tmp_path: Path) -> None:
     server = GatewatchProcess(
         tmp_path,
-        paging_config(
+        sinks.config(
             f"sqlite:///{tmp_path}/gw.db",
-            sinks.slack.url,
-            sinks.pagerduty.url,
-            sinks.smtp.port,
-            sinks.hook.url,
         ),
     ).start()
     try:

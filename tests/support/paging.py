@@ -3,6 +3,12 @@
 from typing import Any
 
 from tests.conftest import TOKEN_CONFIG
+from tests.support.standins import (
+    SmtpSink,
+    pagerduty_standin,
+    slack_standin,
+    webhook_sink,
+)
 
 ROUTING_KEY = "R0123456789abcdef0123456789abcde"
 SLACK_SIGNING_SECRET = "slack-signing-secret-for-tests"
@@ -101,3 +107,46 @@ def paging_config(
         "scheduler": {"poll_interval": "100ms"},
         **extra,
     }
+
+
+class Sinks:
+    def __init__(self) -> None:
+        self.slack = slack_standin().start()
+        self.pagerduty = pagerduty_standin().start()
+        self.smtp = SmtpSink().start()
+        self.hook = webhook_sink(WEBHOOK_SECRET).start()
+
+    def config(
+        self,
+        store_url: str,
+        slack_url: str | None = None,
+        pagerduty_url: str | None = None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """A paging config that sends to these sinks (or to the URLs given instead)."""
+        return paging_config(
+            store_url,
+            slack_url or self.slack.url,
+            pagerduty_url or self.pagerduty.url,
+            self.smtp.port,
+            self.hook.url,
+            **overrides,
+        )
+
+    def stop(self) -> None:
+        for sink in (self.slack, self.pagerduty, self.hook):
+            sink.stop()
+        self.smtp.stop()
+
+    def slack_mentions(self, user: str) -> list[dict[str, Any]]:
+        return [b for b in self.slack.bodies() if f"<@{user}>" in str(b)]
+
+    def pd(self, action: str) -> list[dict[str, Any]]:
+        return [b for b in self.pagerduty.bodies() if b["event_action"] == action]
+
+    def mails_to(self, address: str) -> list[Any]:
+        return [
+            m
+            for m, rcpt in zip(self.smtp.messages, self.smtp.envelopes, strict=True)
+            if address in rcpt
+        ]
