@@ -92,3 +92,21 @@ def test_bad_overrides_are_refused(make_api: ApiFactory) -> None:
         api.get("/api/v1/oncall", params={"schedule": "nope"}, headers=auth("viewer")).status_code
         == 404
     )
+
+
+def test_oncall_api_across_the_spring_dst_change(make_api: ApiFactory) -> None:
+    api = _api(make_api)
+
+    def at(moment: str) -> dict[str, object]:
+        windows = api.get("/api/v1/oncall", params={"at": moment}, headers=auth("viewer"))
+        assert windows.status_code == 200, windows.text
+        window: dict[str, object] = windows.json()[0]
+        return window
+
+    # Berlin springs forward on 2026-03-29; the 09:00 hand-off is 08:00 UTC before, 07:00 after.
+    before = at("2026-03-28T07:59:59Z")
+    assert before["until"] == "2026-03-28T09:00:00+01:00"
+    after = at("2026-03-29T06:59:59Z")
+    assert after["until"] == "2026-03-29T09:00:00+02:00"
+    handed = at("2026-03-29T07:00:00Z")
+    assert handed["on_call"] == after["next"]
