@@ -1,0 +1,1 @@
+"""The reference IM gateway: the system gatewatch watches, breaks and pages on."""

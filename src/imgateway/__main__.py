@@ -1,0 +1,5 @@
+"""`python -m imgateway` runs the CLI."""
+
+from imgateway.cli import app
+
+app()

@@ -1,0 +1,102 @@
+"""The durable offline store: messages for users who are not connected, in order."""
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.engine import make_url
+
+metadata = MetaData()
+offline_messages = Table(
+    "offline_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recipient", String(255), nullable=False, index=True),
+    Column("message_id", String(512), nullable=False),
+    Column("frame", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    row_id: int
+    message_id: str
+    frame: dict[str, Any]
+
+
+class OfflineStore:
+    """SQLite by default, PostgreSQL by URL; calls run in a thread so the loop never blocks."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self._engine = create_engine(parsed)
+        metadata.create_all(self._engine)
+
+    def _put(self, recipient: str, message_id: str, frame: dict[str, Any]) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                insert(offline_messages).values(
+                    recipient=recipient, message_id=message_id, frame=json.dumps(frame)
+                )
+            )
+
+    def _pending(self, recipient: str) -> list[StoredMessage]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(offline_messages)
+                .where(offline_messages.c.recipient == recipient)
+                .order_by(offline_messages.c.id)
+            )
+            return [StoredMessage(r.id, r.message_id, json.loads(r.frame)) for r in rows]
+
+    def _remove(self, recipient: str, message_id: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(offline_messages).where(
+                    offline_messages.c.recipient == recipient,
+                    offline_messages.c.message_id == message_id,
+                )
+            )
+
+    def _count(self) -> int:
+        with self._engine.connect() as connection:
+            return int(
+                connection.execute(select(func.count()).select_from(offline_messages)).scalar_one()
+            )
+
+    async def put(self, recipient: str, message_id: str, frame: dict[str, Any]) -> None:
+        await asyncio.to_thread(self._put, recipient, message_id, frame)
+
+    async def pending(self, recipient: str) -> list[StoredMessage]:
+        return await asyncio.to_thread(self._pending, recipient)
+
+    async def remove(self, recipient: str, message_id: str) -> None:
+        await asyncio.to_thread(self._remove, recipient, message_id)
+
+    async def count(self) -> int:
+        return await asyncio.to_thread(self._count)
+
+    def ping(self) -> None:
+        self._count()
+
+    def close(self) -> None:
+        self._engine.dispose()

@@ -1,0 +1,110 @@
+"""The reference gateway as a real process on loopback, and a small WebSocket client."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from imgateway.auth import make_token
+from tests.support.ports import free_port, wait_for_port
+
+SECRET = "test-gateway-secret-0123456789abcdef"
+
+
+class GatewayProcess:
+    def __init__(self, workdir: Path, *options: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
+        self.log = workdir / "imgateway.log"
+        self._command = [
+            sys.executable,
+            "-m",
+            "imgateway",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--jwt-secret",
+            SECRET,
+            "--store",
+            f"sqlite:///{workdir}/offline.db",
+            *options,
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "GatewayProcess":
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = httpx.get(f"{self.url}/stats").json()
+        return result
+
+    def metric(self, name: str, labels: str = "") -> float:
+        for line in httpx.get(f"{self.url}/metrics").text.splitlines():
+            if line.startswith(f"{name}{labels} ") or (not labels and line.startswith(name + " ")):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", **kwargs)
+
+
+class Client:
+    """A user's connection: collects what arrives, ACKs only when told to."""
+
+    def __init__(self, socket: ClientConnection, user: str) -> None:
+        self.socket = socket
+        self.user = user
+        self.messages: list[dict[str, Any]] = []
+        self.frames: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, gateway: GatewayProcess, user: str) -> "Client":
+        token = make_token(user, SECRET, 600, time.time())
+        socket = await connect(
+            gateway.ws_url, additional_headers={"Authorization": f"Bearer {token}"}
+        )
+        return cls(socket, user)
+
+    async def send(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send a frame and return the next answer that is not a pushed message."""
+        await self.socket.send(json.dumps(frame))
+        while True:
+            answer = await self.next()
+            if answer["type"] != "message":
+                return answer
+
+    async def next(self, timeout: float = 5.0) -> dict[str, Any]:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+        self.frames.append(frame)
+        if frame["type"] == "message":
+            self.messages.append(frame)
+        return frame
+
+    async def receive(
+        self, count: int, ack: bool = True, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            await self.next(max(0.05, deadline - time.monotonic()))
+        if ack:
+            for message in self.messages[:count]:
+                await self.socket.send(json.dumps({"type": "ack", "id": message["id"]}))
+        return self.messages[:count]
+
+    async def close(self) -> None:
+        await self.socket.close()
