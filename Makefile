@@ -46,6 +46,7 @@ test: lint
 bench: setup
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.notify
+	$(BIN)/python -m bench.gateway
 
 clean:
 	rm -rf $(VENV) .gatewatch .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

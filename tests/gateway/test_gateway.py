@@ -94,6 +94,10 @@ def test_resent_id_is_delivered_once(gateway: GatewayProcess) -> None:
 
     asyncio.run(scenario())
     assert gateway.metric("im_gateway_duplicate_messages_total") == 1
+    assert gateway.metric("im_gateway_messages_received_total") == 2
+    # bob's address was looked up once in the registry, then served from its cache.
+    assert gateway.metric("im_gateway_registry_cache_misses_total") == 1
+    assert gateway.metric("im_gateway_registry_cache_hits_total") == 0
 
 
 def test_order_is_kept_per_conversation(gateway: GatewayProcess) -> None:
@@ -109,7 +113,16 @@ def test_order_is_kept_per_conversation(gateway: GatewayProcess) -> None:
     assert asyncio.run(scenario()) == list(range(1, 51))
 
 
-def test_unacked_message_goes_offline_and_arrives_on_reconnect(gateway: GatewayProcess) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_unacked_message_goes_offline_and_arrives_on_reconnect(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = None
+    if store == "postgresql":
+        url = request.getfixturevalue("postgres_cluster").create_database("gateway_offline")
+    gateway = GatewayProcess(tmp_path, "--ack-timeout", "500ms", store=url).start()
+    request.addfinalizer(gateway.stop)
+
     async def scenario() -> None:
         alice, bob = await Client.open(gateway, "alice"), await Client.open(gateway, "bob")
         await alice.send({"type": "send", "id": "late", "to": "bob", "body": "ack me"})

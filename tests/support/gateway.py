@@ -18,7 +18,7 @@ SECRET = "test-gateway-secret-0123456789abcdef"
 
 
 class GatewayProcess:
-    def __init__(self, workdir: Path, *options: str) -> None:
+    def __init__(self, workdir: Path, *options: str, store: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
@@ -33,7 +33,7 @@ class GatewayProcess:
             "--jwt-secret",
             SECRET,
             "--store",
-            f"sqlite:///{workdir}/offline.db",
+            store or f"sqlite:///{workdir}/offline.db",
             *options,
         ]
         self.process: subprocess.Popen[bytes] | None = None
