@@ -1,0 +1,1 @@
+"""Alerting as code: rule packs (YAML data), their build, and the promtool/amtool wrappers."""

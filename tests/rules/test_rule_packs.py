@@ -1,0 +1,124 @@
+"""Every alert of every pack is valid, carries what paging needs, and is proved by promtool."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gatewatch.rules.packs import (
+    REQUIRED_ANNOTATIONS,
+    REQUIRED_LABELS,
+    RulePack,
+    RulePackError,
+    load_pack,
+    pack_names,
+    pack_problems,
+    render_pack,
+)
+from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
+
+HERE = Path(__file__).parent
+SEED_000_ALERTS = {
+    "HighMessageDeliveryLatency": ("P1", "5m"),
+    "HighMessageLossRate": ("critical", "2m"),
+    "HighAckTimeoutRate": ("P2", "5m"),
+    "HighConnectionErrorRate": ("warning", "5m"),
+    "TooManyActiveConnections": ("warning", "5m"),
+    "HighOfflineQueueBacklog": ("warning", "10m"),
+    "LowCacheHitRate": ("warning", "10m"),
+    "HighMessageDuplicationRate": ("warning", "10m"),
+    "IMGatewayServiceDown": ("critical", "1m"),
+}
+SEED_004_ALERTS = {
+    "IMGatewayNodeDown",
+    "MessageDeliveryFailureRateHigh",
+    "MySQLDown",
+    "MySQLHighConnectionErrors",
+    "KafkaBrokerDown",
+    "KafkaHighProducerErrors",
+}
+
+
+def _tested_alerts() -> dict[str, set[str]]:
+    """alertname -> {"fires", "quiet"} as covered by the promtool test files."""
+    covered: dict[str, set[str]] = {}
+    for path in HERE.glob("*.test.yml"):
+        for test in yaml.safe_load(path.read_text())["tests"]:
+            for case in test.get("alert_rule_test", []):
+                kind = "fires" if case["exp_alerts"] else "quiet"
+                covered.setdefault(case["alertname"], set()).add(kind)
+    return covered
+
+
+@pytest.mark.parametrize("name", pack_names())
+def test_every_alert_has_a_firing_and_a_quiet_test(name: str) -> None:
+    covered = _tested_alerts()
+    missing = [
+        rule["alert"]
+        for rule in load_pack(name).alerts()
+        if covered.get(rule["alert"]) != {"fires", "quiet"}
+    ]
+    assert missing == [], f"alerts without a firing and a quiet promtool test: {missing}"
+
+
+def test_im_gateway_pack_has_the_seed_alerts_with_their_severity_and_for() -> None:
+    alerts = {rule["alert"]: rule for rule in load_pack("im-gateway").alerts()}
+    for alert, (severity, duration) in SEED_000_ALERTS.items():
+        assert (alerts[alert]["labels"]["severity"], alerts[alert]["for"]) == (severity, duration)
+    assert set(alerts) >= SEED_004_ALERTS
+
+
+@pytest.mark.parametrize("name", pack_names())
+def test_alerts_carry_routing_labels_and_runbook_links(name: str) -> None:
+    rendered = yaml.safe_load(render_pack(load_pack(name), "https://gw.example/"))
+    for group in rendered["groups"]:
+        for rule in (r for r in group["rules"] if "alert" in r):
+            assert set(REQUIRED_LABELS) <= set(rule["labels"])
+            assert set(REQUIRED_ANNOTATIONS) <= set(rule["annotations"])
+            assert rule["annotations"]["runbook_url"].startswith("https://gw.example/runbooks/")
+
+
+def test_promtool_accepts_every_pack_and_its_unit_tests_pass(tmp_path: Path) -> None:
+    files = build_packs(tmp_path / "plain", None, "http://gatewatch.test")
+    assert "SUCCESS" in check_rules(files)
+    assert "SUCCESS" in run_rule_tests(HERE, tmp_path / "tests")
+
+
+def test_time_scale_shrinks_for_and_windows_only(tmp_path: Path) -> None:
+    [scaled] = build_packs(tmp_path, ["im-gateway"], "http://gatewatch.test", time_scale=60)
+    check_rules([scaled])
+    groups = {g["name"]: g for g in yaml.safe_load(scaled.read_text())["groups"]}
+    latency = next(
+        r for r in groups["im-gateway"]["rules"] if r.get("alert") == "HighMessageDeliveryLatency"
+    )
+    assert latency["for"] == "5s"
+    assert latency["expr"] == "instance:im_gateway_delivery_latency_seconds:p99_5m > 0.5"
+    recording = groups["im-gateway-recording"]
+    assert recording["interval"] == "500ms"
+    assert "[5s]" in recording["rules"][0]["expr"] and "[5m]" not in recording["rules"][0]["expr"]
+
+
+def test_an_alert_without_runbook_or_severity_is_refused() -> None:
+    pack = RulePack(
+        "custom",
+        [
+            {
+                "name": "g",
+                "rules": [
+                    {"record": "job:up:sum", "expr": "sum(up)"},
+                    {
+                        "alert": "Bare",
+                        "expr": "up == 0",
+                        "labels": {"team": "im", "service": "x"},
+                        "annotations": {"summary": "s", "description": "d"},
+                    },
+                ],
+            }
+        ],
+    )
+    assert pack_problems(pack) == [
+        "custom: alert Bare: missing label 'severity'",
+        "custom: alert Bare: missing annotation 'runbook_url'",
+    ]
+    with pytest.raises(RulePackError, match="unknown rule pack 'nope'"):
+        load_pack("nope")
