@@ -10,6 +10,7 @@ import typer
 from gatewatch.cli_common import ConfigOption, fail, out
 from gatewatch.config import load_config
 from gatewatch.errors import GatewatchError
+from gatewatch.rules.alertmanager_config import render_alertmanager_config
 from gatewatch.rules.packs import pack_names
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
 
@@ -77,3 +78,37 @@ def test(
             out.print(run_rule_tests(tests, Path(temp)))
         except GatewatchError as exc:
             fail(exc)
+
+
+def alertmanager_config_command(
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write here (mode 0600)")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Ingest token for the webhook; default: the first ingest token in the config"
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the alertmanager.yml that routes like the seeds and delivers to gatewatch."""
+    try:
+        settings = load_config(config, os.environ)
+    except GatewatchError as exc:
+        fail(exc)
+    if token is None:
+        token = next((t.token for t in settings.auth.tokens if t.role.value == "ingest"), None)
+    if token is None:
+        fail(
+            GatewatchError(
+                "no ingest token to put in the webhook",
+                hint="add an auth.tokens entry with role ingest, or pass --token",
+            )
+        )
+    text = render_alertmanager_config(settings.external_url, token)
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.touch(mode=0o600)
+    out_file.write_text(text)
+    out.print(f"wrote {out_file}")

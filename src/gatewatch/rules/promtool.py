@@ -20,7 +20,7 @@ def run_tool(tool: str, *args: str, cwd: Path | None = None) -> str:
             hint=f"install the Debian package {PACKAGES[tool]} (make setup does)",
         )
     result = subprocess.run([tool, *args], capture_output=True, text=True, cwd=cwd, check=False)
-    output = (result.stdout + result.stderr).strip()
     if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()
         raise ToolFailed(f"{tool} {' '.join(args[:2])} failed:\n{output}")
-    return output
+    return result.stdout.strip()
