@@ -122,3 +122,57 @@ def test_an_alert_without_runbook_or_severity_is_refused() -> None:
     ]
     with pytest.raises(RulePackError, match="unknown rule pack 'nope'"):
         load_pack("nope")
+
+
+SEED_001 = {  # alert: (expr, for, severity, team), as written in the WebSocket alerting doc
+    "NoActiveConnections": ("app_active_connections == 0", "60s", "critical", "websocket"),
+    "HighErrorRate": ("rate(app_errors_total[5m]) > 10", "2m", "critical", "websocket"),
+    "ServiceDown": ('up{job="websocket-app"} == 0', "30s", "critical", "websocket"),
+    "HighMemoryUsage": (
+        "(process_resident_memory_bytes / process_virtual_memory_bytes) * 100 > 85",
+        "5m",
+        "warning",
+        "websocket",
+    ),
+    "SlowShutdownTime": (
+        "histogram_quantile(0.95, rate(app_shutdown_duration_seconds_bucket[5m])) > 5",
+        "5m",
+        "warning",
+        "websocket",
+    ),
+    "LowMessageThroughput": ("rate(app_messages_total[5m]) < 1", "10m", "warning", "websocket"),
+    "HighConnectionChurn": (
+        "rate(app_connections_opened_total[5m]) > 100",
+        "5m",
+        "warning",
+        "websocket",
+    ),
+    "DeploymentCompleted": ("changes(app_active_connections[5m]) > 0", None, "info", "websocket"),
+    "HighSessionCount": ("app_sessions_tracked > 1000", "5m", "info", "websocket"),
+    "HighCPUUsage": (
+        '100 - (avg by(instance) (irate(node_cpu_seconds_total{mode="idle"}[5m])) * 100) > 80',
+        "5m",
+        "warning",
+        "infrastructure",
+    ),
+    "HighDiskUsage": (
+        '(node_filesystem_avail_bytes{mountpoint="/"} / '
+        'node_filesystem_size_bytes{mountpoint="/"}) * 100 < 10',
+        "5m",
+        "warning",
+        "infrastructure",
+    ),
+}
+
+
+def test_websocket_pack_is_seed_001_exactly() -> None:
+    alerts = {rule["alert"]: rule for rule in load_pack("websocket").alerts()}
+    assert set(alerts) == set(SEED_001)
+    for name, (expr, duration, severity, team) in SEED_001.items():
+        rule = alerts[name]
+        assert (
+            rule["expr"],
+            rule.get("for"),
+            rule["labels"]["severity"],
+            rule["labels"]["team"],
+        ) == (expr, duration, severity, team), name
