@@ -11,6 +11,7 @@ from gatewatch.cli_common import ConfigOption, fail, out
 from gatewatch.config import load_config
 from gatewatch.errors import GatewatchError
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
+from gatewatch.rules.kubernetes import manifests
 from gatewatch.rules.packs import pack_names
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
 
@@ -112,3 +113,21 @@ def alertmanager_config_command(
     out_file.touch(mode=0o600)
     out_file.write_text(text)
     out.print(f"wrote {out_file}")
+
+
+def manifests_command(
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("deploy/kubernetes"),
+    namespace: str = "monitoring",
+    external_url: Annotated[str, typer.Option(help="gatewatch's URL as the cluster sees it")] = (
+        "http://gatewatch.monitoring.svc:8787"
+    ),
+) -> None:
+    """Write PrometheusRule objects for every pack and the Alertmanager config Secret."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        files = manifests(external_url, namespace)
+    except GatewatchError as exc:
+        fail(exc)
+    for name, text in files.items():
+        (out_dir / name).write_text(text)
+        out.print(f"wrote {out_dir / name}")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gatewatch.rules.kubernetes import manifests
 from gatewatch.rules.packs import (
     REQUIRED_ANNOTATIONS,
     REQUIRED_LABELS,
@@ -15,6 +16,7 @@ from gatewatch.rules.packs import (
     pack_problems,
     render_pack,
 )
+from gatewatch.rules.promtool import run_tool
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
 
 HERE = Path(__file__).parent
@@ -176,3 +178,51 @@ def test_websocket_pack_is_seed_001_exactly() -> None:
             rule["labels"]["severity"],
             rule["labels"]["team"],
         ) == (expr, duration, severity, team), name
+
+
+def test_redis_gateway_pack_keeps_seed_002_rules() -> None:
+    alerts = {rule["alert"]: rule for rule in load_pack("redis-gateway").alerts()}
+    assert set(alerts) == {
+        "RedisGatewayHighErrorRate",
+        "RedisGatewayHighLatency",
+        "RedisConnectionFailure",
+        "RedisGatewayDown",
+        "RedisGatewayHighMemoryUsage",
+        "RedisPoolExhaustion",
+        "RedisGatewaySLOBurnRateHigh",
+        "RedisInstanceDown",
+        "RedisInstanceHighMemoryUsage",
+    }
+    burn = alerts["RedisGatewaySLOBurnRateHigh"]
+    assert "> (14.4 * (1 - 0.999))" in burn["expr"]
+    assert (burn["for"], burn["labels"]["slo"], burn["labels"]["severity"]) == (
+        "2m",
+        "availability",
+        "critical",
+    )
+    assert [
+        (a["for"], a["labels"]["severity"])
+        for a in (
+            alerts["RedisGatewayHighErrorRate"],
+            alerts["RedisGatewayHighLatency"],
+            alerts["RedisPoolExhaustion"],
+            alerts["RedisInstanceHighMemoryUsage"],
+        )
+    ] == [("2m", "critical"), ("3m", "warning"), ("3m", "warning"), ("5m", "warning")]
+
+
+def test_kubernetes_manifests_are_generated_and_valid(tmp_path: Path) -> None:
+    generated = manifests("http://gatewatch.monitoring.svc:8787", "monitoring")
+    committed = HERE.parents[1] / "deploy" / "kubernetes"
+    for name, text in generated.items():
+        assert (committed / name).read_text() == text, f"regenerate {name}: gatewatch manifests"
+    for name, text in generated.items():
+        document = yaml.safe_load(text)
+        if document["kind"] == "PrometheusRule":
+            rules_file = tmp_path / name
+            rules_file.write_text(yaml.safe_dump(document["spec"]))
+            assert "SUCCESS" in check_rules([rules_file])
+        else:
+            config = tmp_path / "alertmanager.yml"
+            config.write_text(document["stringData"]["alertmanager.yaml"])
+            assert "SUCCESS" in run_tool("amtool", "check-config", str(config))
