@@ -13,6 +13,7 @@ from gatewatch.errors import GatewatchError
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
 from gatewatch.rules.kubernetes import manifests
 from gatewatch.rules.packs import pack_names
+from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
 
 rules_app = typer.Typer(
@@ -131,3 +132,13 @@ def manifests_command(
     for name, text in files.items():
         (out_dir / name).write_text(text)
         out.print(f"wrote {out_dir / name}")
+
+
+@rules_app.command("runbooks")
+def runbooks(
+    out_file: Annotated[Path, typer.Option("--out")] = Path("runbooks/index.md"),
+) -> None:
+    """Write the index of runbook slugs every alert links to."""
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(runbook_index())
+    out.print(f"wrote {out_file}")

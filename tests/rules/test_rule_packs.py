@@ -17,6 +17,7 @@ from gatewatch.rules.packs import (
     render_pack,
 )
 from gatewatch.rules.promtool import run_tool
+from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
 
 HERE = Path(__file__).parent
@@ -167,9 +168,27 @@ SEED_001 = {  # alert: (expr, for, severity, team), as written in the WebSocket 
 }
 
 
-def test_websocket_pack_is_seed_001_exactly() -> None:
+SEED_003 = {  # the monitoring guide's list; its ServiceDown is seed 001's
+    "CriticalWebSocketErrorRate",
+    "CriticalMessageDeliveryFailure",
+    "FailedMessageQueueCritical",
+    "PersistentHighErrorRate",
+    "HighWebSocketErrorRate",
+    "HighWebSocketReconnectionRate",
+    "WebSocketConnectionTimeoutExceeded",
+    "HighMessageDeliveryFailureRate",
+    "MessageQueueBacklog",
+    "HighMessageSearchLatency",
+    "ConversationCreationFailure",
+    "IdleConversationsTooHigh",
+    "WebSocketHeartbeatFailures",
+    "MessageSearchFailures",
+}
+
+
+def test_websocket_pack_is_seed_001_exactly_plus_seed_003() -> None:
     alerts = {rule["alert"]: rule for rule in load_pack("websocket").alerts()}
-    assert set(alerts) == set(SEED_001)
+    assert set(alerts) == set(SEED_001) | SEED_003
     for name, (expr, duration, severity, team) in SEED_001.items():
         rule = alerts[name]
         assert (
@@ -226,3 +245,11 @@ def test_kubernetes_manifests_are_generated_and_valid(tmp_path: Path) -> None:
             config = tmp_path / "alertmanager.yml"
             config.write_text(document["stringData"]["alertmanager.yaml"])
             assert "SUCCESS" in run_tool("amtool", "check-config", str(config))
+
+
+def test_runbook_index_lists_every_linked_slug() -> None:
+    index = (HERE.parents[1] / "runbooks" / "index.md").read_text()
+    assert index == runbook_index(), "regenerate: gatewatch rules runbooks"
+    for name in pack_names():
+        for slug in load_pack(name).runbook_slugs():
+            assert f"| {slug} |" in index
