@@ -109,3 +109,59 @@ class AlertmanagerProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class PrometheusProcess:
+    """Debian's `prometheus` on loopback, scraping `targets` every second, with rule files."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        targets: dict[str, list[str]],
+        rule_files: list[Path],
+        interval: str = "1s",
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workdir = workdir
+        self.config_path = workdir / "prometheus.yml"
+        self.config_path.write_text(
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": interval, "evaluation_interval": interval},
+                    "rule_files": [str(path) for path in rule_files],
+                    "scrape_configs": [
+                        {"job_name": job, "static_configs": [{"targets": addresses}]}
+                        for job, addresses in targets.items()
+                    ],
+                }
+            )
+        )
+        self.log = workdir / "prometheus.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "PrometheusProcess":
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    "prometheus",
+                    f"--config.file={self.config_path}",
+                    f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_http(f"{self.url}/-/ready", self.process, self.log)
+        return self
+
+    def alerts(self) -> list[dict[str, Any]]:
+        body = httpx.get(f"{self.url}/api/v1/alerts", timeout=5).json()
+        alerts: list[dict[str, Any]] = body["data"]["alerts"]
+        return alerts
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
