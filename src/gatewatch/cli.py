@@ -25,7 +25,12 @@ from gatewatch.cli_common import (
     styled,
 )
 from gatewatch.cli_paging import notifications_app, oncall_app
-from gatewatch.cli_rules import alertmanager_config_command, manifests_command, rules_app
+from gatewatch.cli_rules import (
+    alertmanager_config_command,
+    manifests_command,
+    rules_app,
+    slo_app,
+)
 from gatewatch.clock import SystemClock
 from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
@@ -41,6 +46,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(oncall_app, name="oncall")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(rules_app, name="rules")
+app.add_typer(slo_app, name="slo")
 app.command("alertmanager-config")(alertmanager_config_command)
 app.command("manifests")(manifests_command)
 

@@ -12,9 +12,12 @@ from gatewatch.config import load_config
 from gatewatch.errors import GatewatchError
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
 from gatewatch.rules.kubernetes import manifests
-from gatewatch.rules.packs import pack_names
+from gatewatch.rules.packs import pack_names, render_pack
 from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
+from gatewatch.slo.generate import slo_rules
+from gatewatch.slo.shipped import shipped_slo_packs
+from gatewatch.slo.spec import load_spec
 
 rules_app = typer.Typer(
     help="Alert rule packs: build, check and unit-test with promtool.", no_args_is_help=True
@@ -142,3 +145,32 @@ def runbooks(
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(runbook_index())
     out.print(f"wrote {out_file}")
+
+
+slo_app = typer.Typer(
+    help="SLOs: Sloth prometheus/v1 specs into recording and burn-rate rules.", no_args_is_help=True
+)
+
+
+@slo_app.command("build")
+def slo_build(
+    specs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Sloth prometheus/v1 spec files; default: the SLOs gatewatch ships"),
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("build/rules"),
+    time_scale: ScaleOption = 1.0,
+    config: ConfigOption = None,
+) -> None:
+    """Write the SLO rules (5m to 30d error ratios, page and ticket burn-rate alerts)."""
+    try:
+        external_url = _external_url(config)
+        packs = [slo_rules(load_spec(path)) for path in specs] if specs else shipped_slo_packs()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for pack in packs:
+            path = out_dir / f"{pack.name}.yml"
+            path.write_text(render_pack(pack, external_url, time_scale))
+            out.print(f"wrote {path}")
+        out.print(check_rules([out_dir / f"{pack.name}.yml" for pack in packs]))
+    except GatewatchError as exc:
+        fail(exc)

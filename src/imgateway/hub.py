@@ -83,6 +83,7 @@ class Hub:
         self._groups: dict[str, set[str]] = {}
         self._sequences: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._user_locks: dict[str, asyncio.Lock] = {}
         self._pending: dict[tuple[str, str], Pending] = {}
         self._registry: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -96,12 +97,17 @@ class Hub:
     def all_peers(self) -> list[Peer]:
         return [peer for peers in self._peers.values() for peer in peers]
 
+    def _user_lock(self, user: str) -> asyncio.Lock:
+        return self._user_locks.setdefault(user, asyncio.Lock())
+
     async def connected(self, peer: Peer) -> None:
-        self._peers.setdefault(peer.user, set()).add(peer)
-        self.metrics.connections_opened.inc()
-        self.metrics.active_connections.set(self.active)
-        for stored in await self.offline.pending(peer.user):
-            await self._send_live(peer.user, stored.frame, time.monotonic(), from_store=True)
+        """Register the peer and hand over its stored messages, in the order they were kept."""
+        async with self._user_lock(peer.user):
+            self._peers.setdefault(peer.user, set()).add(peer)
+            self.metrics.connections_opened.inc()
+            self.metrics.active_connections.set(self.active)
+            for stored in await self.offline.pending(peer.user):
+                await self._send_live(peer.user, stored.frame, time.monotonic(), from_store=True)
 
     def disconnected(self, peer: Peer) -> None:
         peers = self._peers.get(peer.user)
@@ -194,14 +200,17 @@ class Hub:
 
     async def _deliver(self, recipient: str, message: dict[str, Any], accepted_at: float) -> None:
         self._registry_lookup(recipient)
-        if recipient not in self._peers:
-            await self._store(recipient, message)
-            return
-        if self.breaker.open:
-            # Durable first: stored, then handed over from the store; nothing left to lose.
-            await self._store(recipient, message)
-            await self._send_live(recipient, message, accepted_at, from_store=True)
-            return
+        # Under the recipient's lock, a write to the store and a connect reading it cannot
+        # interleave: the message is either read by the connect or sees the new peer.
+        async with self._user_lock(recipient):
+            if recipient not in self._peers:
+                await self._store(recipient, message)
+                return
+            if self.breaker.open:
+                # Durable first: stored, then handed over from the store; nothing to lose.
+                await self._store(recipient, message)
+                await self._send_live(recipient, message, accepted_at, from_store=True)
+                return
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         if self.faults.failure_rate and self._rng.random() < self.faults.failure_rate:
@@ -218,6 +227,8 @@ class Hub:
         self, recipient: str, message: dict[str, Any], accepted_at: float, from_store: bool
     ) -> None:
         key = (recipient, message["id"])
+        if from_store and key in self._pending:
+            return  # already on its way from the store (connect and late write raced)
         pending = Pending(accepted_at, message, from_store)
         previous = self._pending.pop(key, None)
         if previous is not None and previous.timer is not None:

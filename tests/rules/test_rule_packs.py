@@ -19,6 +19,7 @@ from gatewatch.rules.packs import (
 from gatewatch.rules.promtool import run_tool
 from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
+from gatewatch.slo.shipped import shipped_slo_packs
 
 HERE = Path(__file__).parent
 SEED_000_ALERTS = {
@@ -53,13 +54,14 @@ def _tested_alerts() -> dict[str, set[str]]:
     return covered
 
 
-@pytest.mark.parametrize("name", pack_names())
-def test_every_alert_has_a_firing_and_a_quiet_test(name: str) -> None:
+ALL_PACKS = [load_pack(name) for name in pack_names()] + shipped_slo_packs()
+
+
+@pytest.mark.parametrize("pack", ALL_PACKS, ids=[p.name for p in ALL_PACKS])
+def test_every_alert_has_a_firing_and_a_quiet_test(pack: RulePack) -> None:
     covered = _tested_alerts()
     missing = [
-        rule["alert"]
-        for rule in load_pack(name).alerts()
-        if covered.get(rule["alert"]) != {"fires", "quiet"}
+        rule["alert"] for rule in pack.alerts() if covered.get(rule["alert"]) != {"fires", "quiet"}
     ]
     assert missing == [], f"alerts without a firing and a quiet promtool test: {missing}"
 

@@ -69,11 +69,16 @@ def pack_problems(pack: RulePack) -> list[str]:
 
 
 def _scaled(text: str, scale: float) -> str:
+    if scale == 1:
+        return text
     seconds = parse_duration(text).total_seconds() / scale
     return format_duration(timedelta(milliseconds=max(1, round(seconds * 1000))))
 
 
 def _scale_expr(expr: str, scale: float) -> str:
+    if scale == 1:
+        return expr
+
     def replace(match: re.Match[str]) -> str:
         window = _scaled(match.group(1), scale)
         step = match.group(3)
@@ -115,7 +120,10 @@ def render_pack(pack: RulePack, external_url: str, time_scale: float = 1.0) -> s
 
 
 class _RuleDumper(yaml.SafeDumper):
-    """Multi-line expressions stay readable block literals in the generated files."""
+    """Multi-line expressions stay readable block literals; no anchors in generated files."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

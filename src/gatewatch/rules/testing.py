@@ -5,6 +5,7 @@ from pathlib import Path
 
 from gatewatch.rules.packs import load_pack, pack_names, render_pack
 from gatewatch.rules.promtool import run_tool
+from gatewatch.slo.shipped import shipped_slo_packs
 
 TEST_EXTERNAL_URL = "http://gatewatch.test"
 
@@ -12,12 +13,15 @@ TEST_EXTERNAL_URL = "http://gatewatch.test"
 def build_packs(
     out: Path, names: list[str] | None, external_url: str, time_scale: float = 1.0
 ) -> list[Path]:
-    """Write one `<pack>.yml` per pack; returns the files written."""
+    """Write one `<pack>.yml` per pack (all packs and shipped SLOs by default)."""
     out.mkdir(parents=True, exist_ok=True)
+    packs = [load_pack(name) for name in names or pack_names()]
+    if not names:
+        packs += shipped_slo_packs()
     written = []
-    for name in names or pack_names():
-        path = out / f"{name}.yml"
-        path.write_text(render_pack(load_pack(name), external_url, time_scale))
+    for pack in packs:
+        path = out / f"{pack.name}.yml"
+        path.write_text(render_pack(pack, external_url, time_scale))
         written.append(path)
     return written
 

@@ -1,0 +1,1 @@
+"""SLOs: Sloth prometheus/v1 specs, rule generation, error budgets and burn rates."""
