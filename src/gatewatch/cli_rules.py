@@ -1,11 +1,14 @@
 """`gatewatch rules build|check|test`: the rule packs as files, checked by promtool."""
 
+import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
+from rich.table import Table
 
 from gatewatch.cli_common import ConfigOption, fail, out
 from gatewatch.config import load_config
@@ -16,8 +19,9 @@ from gatewatch.rules.packs import pack_names, render_pack
 from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
 from gatewatch.slo.generate import slo_rules
-from gatewatch.slo.shipped import shipped_slo_packs
+from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs
 from gatewatch.slo.spec import load_spec
+from gatewatch.slo.status import NO_DATA, slo_status
 
 rules_app = typer.Typer(
     help="Alert rule packs: build, check and unit-test with promtool.", no_args_is_help=True
@@ -174,3 +178,67 @@ def slo_build(
         out.print(check_rules([out_dir / f"{pack.name}.yml" for pack in packs]))
     except GatewatchError as exc:
         fail(exc)
+
+
+@slo_app.command("status")
+def slo_status_command(
+    specs: Annotated[
+        list[Path] | None, typer.Argument(help="Spec files; default: the SLOs gatewatch ships")
+    ] = None,
+    prometheus: Annotated[
+        str | None, typer.Option(help="Prometheus URL; default: prometheus.url from the config")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Objective, SLI over the period, error budget left, burn rates, and a verdict per SLO."""
+    try:
+        url = prometheus or load_config(config, os.environ).prometheus.url
+        loaded = [load_spec(path) for path in specs] if specs else shipped_specs()
+        with httpx.Client(timeout=10) as http:
+            statuses = slo_status(url, loaded, http)
+    except GatewatchError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps([s.to_json() for s in statuses], indent=2))
+        return
+    table = Table(title=f"SLOs at {url}", title_justify="left")
+    for column in (
+        "service",
+        "slo",
+        "objective",
+        "SLI (30d)",
+        "budget left",
+        "burn 1h",
+        "burn 6h",
+        "burn 3d",
+        "status",
+    ):
+        table.add_column(column)
+    colours = {
+        "Healthy": "green",
+        "Warning": "yellow",
+        "Critical": "red",
+        "Exhausted": "bold red",
+        NO_DATA: "dim",
+    }
+
+    def percent(value: float | None, digits: int = 2) -> str:
+        return "-" if value is None else f"{value * 100:.{digits}f}%"
+
+    def burn(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}x"
+
+    for item in statuses:
+        table.add_row(
+            item.service,
+            item.slo,
+            percent(item.objective, 3),
+            percent(item.sli, 3),
+            percent(item.error_budget_remaining, 1),
+            burn(item.burn_rates["1h"]),
+            burn(item.burn_rates["6h"]),
+            burn(item.burn_rates["3d"]),
+            f"[{colours[item.status]}]{item.status}[/]",
+        )
+    out.print(table)

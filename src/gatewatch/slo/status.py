@@ -1,0 +1,87 @@
+"""Where each SLO stands, read from Prometheus: SLI, budget left, burn rates, a verdict."""
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from gatewatch.errors import GatewatchError
+from gatewatch.slo.generate import FAST_WINDOWS, PERIOD_DAYS, SLOW_WINDOWS, slo_id
+from gatewatch.slo.spec import SloSpec
+
+NO_DATA = "no data"
+WINDOWS = FAST_WINDOWS + SLOW_WINDOWS
+PERIOD = f"{PERIOD_DAYS}d"
+
+
+class PrometheusUnavailable(GatewatchError):
+    """Prometheus did not answer the query."""
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    service: str
+    slo: str
+    objective: float
+    sli: float | None
+    error_budget_remaining: float | None
+    burn_rates: dict[str, float | None]
+    status: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verdict(remaining: float | None) -> str:
+    """Seed 002's thresholds: over 50% left healthy, over 10% warning, over 0 critical."""
+    if remaining is None:
+        return NO_DATA
+    if remaining > 0.5:
+        return "Healthy"
+    if remaining > 0.1:
+        return "Warning"
+    if remaining > 0:
+        return "Critical"
+    return "Exhausted"
+
+
+def _ratios(prometheus_url: str, ident: str, http: httpx.Client) -> dict[str, float]:
+    query = f'{{__name__=~"slo:sli_error:ratio_rate.+",sloth_id="{ident}"}}'
+    try:
+        response = http.get(f"{prometheus_url}/api/v1/query", params={"query": query})
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise PrometheusUnavailable(
+            f"cannot query Prometheus at {prometheus_url}: {exc}",
+            hint="start Prometheus or point prometheus.url (config) at it",
+        ) from exc
+    ratios = {}
+    for sample in response.json()["data"]["result"]:
+        window = sample["metric"]["__name__"].removeprefix("slo:sli_error:ratio_rate")
+        value = float(sample["value"][1])
+        if value == value:  # NaN never counts as data
+            ratios[window] = value
+    return ratios
+
+
+def slo_status(prometheus_url: str, specs: list[SloSpec], http: httpx.Client) -> list[SloStatus]:
+    statuses = []
+    for spec in specs:
+        for slo in spec.slos:
+            ratios = _ratios(prometheus_url.rstrip("/"), slo_id(spec, slo), http)
+            budget = float(slo.error_budget)
+            period = ratios.get(PERIOD)
+            remaining = None if period is None else 1 - period / budget
+            statuses.append(
+                SloStatus(
+                    service=spec.service,
+                    slo=slo.name,
+                    objective=float(slo.objective / Decimal(100)),
+                    sli=None if period is None else 1 - period,
+                    error_budget_remaining=remaining,
+                    burn_rates={w: (ratios[w] / budget if w in ratios else None) for w in WINDOWS},
+                    status=verdict(remaining),
+                )
+            )
+    return statuses

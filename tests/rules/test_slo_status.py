@@ -1,0 +1,91 @@
+"""`gatewatch slo status` against a live Prometheus that evaluates the generated SLO rules."""
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, start_http_server
+
+from gatewatch.rules.packs import render_pack
+from gatewatch.slo.shipped import shipped_slo_packs
+from tests.support.ports import free_port
+from tests.support.processes import PrometheusProcess
+from tests.support.waiting import eventually
+
+LOSS_RATIO = 0.00007  # 70% of the 0.01% message-loss budget: 30% left, "Warning"
+
+
+@pytest.fixture
+def exporter() -> Iterator[str]:
+    """received grows 100 per tick and lost 100 x LOSS_RATIO: a steady loss ratio."""
+    registry = CollectorRegistry()
+    received = Counter("im_gateway_messages_received", "received", registry=registry)
+    lost = Counter("im_gateway_messages_lost", "lost", registry=registry)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(0.05):
+            received.inc(100)
+            lost.inc(100 * LOSS_RATIO)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    port = free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    yield f"127.0.0.1:{port}"
+    stop.set()
+    ticker.join()
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def _status(prometheus: PrometheusProcess) -> dict[str, dict[str, Any]]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gatewatch",
+            "slo",
+            "status",
+            "--prometheus",
+            prometheus.url,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return {f"{s['service']}/{s['slo']}": s for s in json.loads(result.stdout)}
+
+
+def test_status_reports_the_budget_the_error_rate_implies(tmp_path: Path, exporter: str) -> None:
+    rule_files = []
+    for pack in shipped_slo_packs():
+        path = tmp_path / f"{pack.name}.yml"
+        path.write_text(render_pack(pack, "http://gatewatch.test", time_scale=60))
+        rule_files.append(path)
+    prometheus = PrometheusProcess(tmp_path, {"im-gateway": [exporter]}, rule_files).start()
+    try:
+
+        def loss_with_data() -> dict[str, Any] | None:
+            loss = _status(prometheus)["im-gateway/message-loss"]
+            return loss if loss["error_budget_remaining"] is not None else None
+
+        loss = eventually(loss_with_data, timeout=40, what="SLO data")
+        expected_remaining = 1 - LOSS_RATIO / 0.0001  # computed here, not read from gatewatch
+        assert loss["error_budget_remaining"] == pytest.approx(expected_remaining, abs=0.05)
+        assert loss["sli"] == pytest.approx(1 - LOSS_RATIO, abs=1e-5)
+        assert loss["burn_rates"]["1h"] == pytest.approx(LOSS_RATIO / 0.0001, rel=0.1)
+        assert loss["status"] == "Warning"
+        # No delivery traffic at all: no data, never 100%.
+        availability = _status(prometheus)["im-gateway/availability"]
+        assert (availability["status"], availability["sli"]) == ("no data", None)
+    finally:
+        prometheus.stop()
