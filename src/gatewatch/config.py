@@ -158,6 +158,14 @@ class RouteConfig(ConfigModel):
         return self._parsed
 
 
+class SloMonitorConfig(ConfigModel):
+    """SLOs whose budgets gatewatch watches through Prometheus (empty: the shipped ones)."""
+
+    specs: list[Path] = []
+    poll_interval: Duration = timedelta(seconds=30)
+    enabled: bool = True
+
+
 class LimitsConfig(ConfigModel):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     max_alerts_per_request: int = Field(default=10_000, gt=0)
@@ -181,6 +189,7 @@ class GatewatchConfig(ConfigModel):
     channels: list[ChannelConfig] = []
     delivery: DeliveryConfig = DeliveryConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    slo: SloMonitorConfig = SloMonitorConfig()
     limits: LimitsConfig = LimitsConfig()
 
     @field_validator("listen")

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -121,6 +121,24 @@ class Metrics:
             "gatewatch_timer_lateness_seconds",
             "How late escalation timers ran after their due time",
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.slo_budget_remaining = Gauge(
+            "gatewatch_slo_error_budget_remaining_ratio",
+            "Share of the 30-day error budget left",
+            ["service", "slo"],
+            registry=self.registry,
+        )
+        self.slo_burn_rate = Gauge(
+            "gatewatch_slo_burn_rate",
+            "Error ratio over a window divided by the budget",
+            ["service", "slo", "window"],
+            registry=self.registry,
+        )
+        self.slo_sli = Gauge(
+            "gatewatch_slo_sli_ratio",
+            "Good share of events over the 30-day period",
+            ["service", "slo"],
             registry=self.registry,
         )
         self.registry.register(_IncidentStateCollector(count_by_status))

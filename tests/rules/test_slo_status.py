@@ -8,11 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from prometheus_client import CollectorRegistry, Counter, generate_latest, start_http_server
 
+from gatewatch.clock import SystemClock
+from gatewatch.config import GatewatchConfig
 from gatewatch.rules.packs import render_pack
-from gatewatch.slo.shipped import shipped_slo_packs
+from gatewatch.service import IncidentEngine
+from gatewatch.slo.monitor import SloMonitor
+from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs
+from gatewatch.store.database import create_database_engine, migrate
+from gatewatch.store.incidents import IncidentFilter
 from tests.support.ports import free_port
 from tests.support.processes import PrometheusProcess
 from tests.support.waiting import eventually
@@ -87,5 +94,43 @@ def test_status_reports_the_budget_the_error_rate_implies(tmp_path: Path, export
         # No delivery traffic at all: no data, never 100%.
         availability = _status(prometheus)["im-gateway/availability"]
         assert (availability["status"], availability["sli"]) == ("no data", None)
+        _monitor_pages_the_consumed_budget(prometheus, tmp_path)
     finally:
         prometheus.stop()
+
+
+def _monitor_pages_the_consumed_budget(prometheus: PrometheusProcess, tmp_path: Path) -> None:
+    """70% of the budget used: the 50% policy fires into gatewatch's ingest, the 80% does not;
+    the gauges show the budget."""
+    config = GatewatchConfig.model_validate(
+        {
+            "storage": {"url": f"sqlite:///{tmp_path}/gw.db"},
+            "prometheus": {"url": prometheus.url},
+            "external_url": "http://gatewatch.test",
+        }
+    )
+    database = create_database_engine(config.database_url)
+    migrate(database)
+    engine = IncidentEngine(config, database, SystemClock())
+    with httpx.Client(timeout=10) as http:
+        assert SloMonitor(engine, shipped_specs()).run_once(http) >= 1
+    incidents, _ = engine.list_incidents(IncidentFilter(), 10, 0)
+    consumed = [i for i in incidents if i.title.startswith("im-gateway message-loss")]
+    assert [(i.title, i.severity) for i in consumed] == [
+        ("im-gateway message-loss: 50% of the error budget used", "warning")
+    ]
+    detail = engine.incident_detail(consumed[0].id)
+    assert detail.alerts[0].labels["budget_consumed"] == "50%"
+    exposition = generate_latest(engine.metrics.registry).decode()
+    line = next(
+        row
+        for row in exposition.splitlines()
+        if row.startswith(
+            'gatewatch_slo_error_budget_remaining_ratio{service="im-gateway",slo="message-loss"}'
+        )
+    )
+    assert float(line.rsplit(" ", 1)[1]) == pytest.approx(1 - LOSS_RATIO / 0.0001, abs=0.05)
+    assert 'gatewatch_slo_burn_rate{service="im-gateway",slo="message-loss",window="1h"}' in (
+        exposition
+    )
+    database.dispose()

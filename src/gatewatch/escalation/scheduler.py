@@ -9,8 +9,11 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+import httpx
+
 from gatewatch.notify.dispatcher import Dispatcher
 from gatewatch.service import IncidentEngine
+from gatewatch.slo.monitor import SloMonitor
 from gatewatch.store.database import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,11 @@ async def _poll(
 
 
 async def run_workers(
-    engine: IncidentEngine, dispatcher: Dispatcher, stop: asyncio.Event, outbox_wake: asyncio.Event
+    engine: IncidentEngine,
+    dispatcher: Dispatcher,
+    stop: asyncio.Event,
+    outbox_wake: asyncio.Event,
+    slo_monitor: SloMonitor | None = None,
 ) -> None:
     interval = engine.config.scheduler.poll_interval.total_seconds()
     timers_wake = asyncio.Event()
@@ -56,8 +63,21 @@ async def run_workers(
         timers_wake.set()
         outbox_wake.set()
 
-    await asyncio.gather(
+    loops = [
         _poll("timers", timers, interval, stop, timers_wake),
         _poll("outbox", dispatcher.run_once, interval, stop, outbox_wake),
         stopper(),
-    )
+    ]
+    if slo_monitor is not None:
+        monitor = slo_monitor
+        slo_wake = asyncio.Event()
+
+        async def slo_pass() -> int:
+            with httpx.Client(timeout=10) as http:
+                await asyncio.to_thread(monitor.run_once, http)
+            outbox_wake.set()
+            return 0  # always wait a full poll interval between passes
+
+        slo_interval = engine.config.slo.poll_interval.total_seconds()
+        loops.append(_poll("slo", slo_pass, slo_interval, stop, slo_wake))
+    await asyncio.gather(*loops)

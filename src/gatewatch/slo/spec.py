@@ -59,6 +59,20 @@ class Alerting(_Model):
     ticket_alert: AlertSpec = AlertSpec(labels={"severity": "warning"})
 
 
+class BudgetPolicy(_Model):
+    """gatewatch's extension: act when this share of the period's budget is consumed."""
+
+    consumed: Decimal = Field(gt=0, le=100, description="percent of the error budget")
+    severity: str = Field(min_length=1)
+    action: str | None = Field(default=None, description="e.g. circuit-breaker")
+
+
+DEFAULT_POLICIES = (
+    BudgetPolicy(consumed=Decimal(50), severity="warning"),
+    BudgetPolicy(consumed=Decimal(80), severity="critical", action="circuit-breaker"),
+)
+
+
 class Slo(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     objective: Decimal = Field(gt=0)
@@ -66,6 +80,7 @@ class Slo(_Model):
     labels: dict[str, str] = {}
     sli: Sli
     alerting: Alerting
+    policies: tuple[BudgetPolicy, ...] = DEFAULT_POLICIES
 
     @field_validator("objective")
     @classmethod

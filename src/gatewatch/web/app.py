@@ -18,6 +18,9 @@ from gatewatch.errors import Conflict, NotFound, validation_messages
 from gatewatch.escalation.scheduler import run_workers
 from gatewatch.notify.dispatcher import HTTP_LIMITS, Dispatcher, build_channels
 from gatewatch.service import IncidentEngine
+from gatewatch.slo.monitor import SloMonitor
+from gatewatch.slo.shipped import shipped_specs
+from gatewatch.slo.spec import load_spec
 from gatewatch.store.database import DatabaseUnavailable, ping
 from gatewatch.web import incidents_api, ingest, paging_api
 from gatewatch.web.auth import Forbidden, TokenAuthenticator, Unauthorized
@@ -114,7 +117,15 @@ async def _background_workers(app: FastAPI) -> AsyncIterator[None]:
             engine.metrics,
             build_channels(engine.config, http),
         )
-        task = asyncio.create_task(run_workers(engine, dispatcher, stop, wake))
+        monitor = None
+        if engine.config.slo.enabled:
+            specs = (
+                [load_spec(path) for path in engine.config.slo.specs]
+                if engine.config.slo.specs
+                else shipped_specs()
+            )
+            monitor = SloMonitor(engine, specs)
+        task = asyncio.create_task(run_workers(engine, dispatcher, stop, wake, monitor))
         try:
             yield
         finally:
