@@ -136,7 +136,10 @@ async def run_load(
             on_progress(count, len(tally.received_at), p99)
         await asyncio.sleep(min(interval, 0.01))
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and len(tally.received_at) < len(tally.accepted):
+    # In flight: sends not yet answered, accepted messages not yet received.
+    while time.monotonic() < deadline and (
+        len(tally.accepted) < count or len(tally.received_at) < len(tally.accepted)
+    ):
         await asyncio.sleep(0.05)
     for socket in sockets.values():
         await socket.close()

@@ -199,7 +199,7 @@ def test_drain_closes_everyone_and_refuses_newcomers(gateway: GatewayProcess) ->
 
 def test_load_generator_agrees_with_the_server(gateway: GatewayProcess) -> None:
     report = asyncio.run(
-        run_load(gateway.ws_url, users=20, rate=200, duration=2.0, secret=SECRET, grace=2.0)
+        run_load(gateway.ws_url, users=20, rate=200, duration=2.0, secret=SECRET, grace=5.0)
     )
     stats = gateway.stats()
     assert report.connected == 20 and report.connection_errors == 0
@@ -215,13 +215,13 @@ def test_load_generator_agrees_with_the_server(gateway: GatewayProcess) -> None:
 def test_failure_rate_shows_as_loss_in_report_and_metrics(gateway: GatewayProcess) -> None:
     gateway.post("/test/failure-rate", params={"rate": "0.02"})
     report = asyncio.run(
-        run_load(gateway.ws_url, users=20, rate=300, duration=2.0, secret=SECRET, grace=1.5)
+        run_load(gateway.ws_url, users=20, rate=300, duration=2.0, secret=SECRET, grace=5.0)
     )
     assert report.lost > 0
     assert gateway.metric("im_gateway_messages_lost_total") == report.lost
     gateway.post("/test/reset")
     clean = asyncio.run(
-        run_load(gateway.ws_url, users=20, rate=300, duration=1.0, secret=SECRET, grace=1.5)
+        run_load(gateway.ws_url, users=20, rate=300, duration=1.0, secret=SECRET, grace=5.0)
     )
     assert clean.lost == 0
 

@@ -82,3 +82,15 @@ def test_bad_specs_name_the_field(change: tuple[str, str], message: str) -> None
     with pytest.raises(SloSpecError, match=r"sloth\.yml") as raised:
         parse_spec(SLOTH_EXAMPLE.replace(*change), "sloth.yml")
     assert message in str(raised.value)
+
+
+def test_traffic_floor_needs_event_counts() -> None:
+    raw = SLOTH_EXAMPLE.replace(
+        """      events:
+        error_query: sum(rate(http_requests_total{job="svc",code=~"(5..|429)"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="svc"}[{{.window}}]))""",
+        """      raw:
+        error_ratio_query: 1 - avg(avg_over_time(up[{{.window}}]))""",
+    ).replace("objective: 99.9\n", "objective: 99.9\n    traffic_floor: 100\n")
+    with pytest.raises(SloSpecError, match=r"traffic_floor needs sli\.events"):
+        parse_spec(raw, "raw.yml")

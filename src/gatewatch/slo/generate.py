@@ -157,9 +157,16 @@ def _alert(
     clauses = []
     for window in windows:
         threshold = _number(window.factor() * slo.error_budget)
+        floor = ""
+        if slo.traffic_floor is not None:
+            seconds = int(_HOURS[window.long] * 3600)
+            floor = (
+                f"\n  and on(sloth_id)\n  (avg_over_time(slo:sli_total:rate5m{select}"
+                f"[{window.long}]) * {seconds} >= {slo.traffic_floor})"
+            )
         clauses.append(
             f"(\n  (slo:sli_error:ratio_rate{window.long}{select} > {threshold})\n  and\n"
-            f"  (slo:sli_error:ratio_rate{window.short}{select} > {threshold})\n)"
+            f"  (slo:sli_error:ratio_rate{window.short}{select} > {threshold}){floor}\n)"
         )
     factors = " / ".join(f"{_number(w.factor())}x over {w.long}" for w in windows)
     speed = "fast" if kind == "page" else "slowly"

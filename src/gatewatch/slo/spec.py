@@ -81,6 +81,18 @@ class Slo(_Model):
     sli: Sli
     alerting: Alerting
     policies: tuple[BudgetPolicy, ...] = DEFAULT_POLICIES
+    traffic_floor: int | None = Field(
+        default=None,
+        gt=0,
+        description="gatewatch extension: no burn alert on fewer events than this in the "
+        "alert's long window, so one failed request in a quiet hour pages no one",
+    )
+
+    @model_validator(mode="after")
+    def _floor_needs_counts(self) -> "Slo":
+        if self.traffic_floor is not None and self.sli.events is None:
+            raise ValueError("traffic_floor needs sli.events: a raw ratio has no event counts")
+        return self
 
     @field_validator("objective")
     @classmethod
