@@ -81,6 +81,7 @@ class Pager:
                 now + timedelta(seconds=plan["reminder_after"]),
                 now,
             )
+        self._request_actions(connection, incident, now)
         if plan["steps"]:
             self._schedule_cycle(connection, incident, plan, now, cycle=0, now=now)
         else:
@@ -127,6 +128,38 @@ class Pager:
         )
         incident = self._incident(connection, incident_id)
         self._follow_up(connection, incident, Kind.RESOLVE, actor, now)
+
+    def _request_actions(self, connection: Connection, incident: Incident, now: datetime) -> None:
+        """Alerts labelled `action=<id>` start that configured action with the incident; its
+        resolution reverts it (it goes wherever the trigger went)."""
+        wanted = sorted(
+            {
+                alert.labels["action"]
+                for alert in incident_alert_list(connection, incident.id)
+                if "action" in alert.labels
+            }
+        )
+        actions = [a for a in wanted if self._type(a) == "action"]
+        if not actions:
+            return
+        message = self._message(connection, incident, Kind.TRIGGER)
+        outbox.enqueue(
+            connection,
+            [
+                self._row(incident, action, message, key=f"{incident.id}:action:{action}")
+                for action in actions
+            ],
+            now,
+        )
+        for action in actions:
+            self._event(
+                connection,
+                incident.id,
+                now,
+                "action_requested",
+                f"Automated action {action} requested (reverted when resolved)",
+                action=action,
+            )
 
     # -- timers --------------------------------------------------------------------------
 

@@ -58,8 +58,20 @@ class WebhookChannel(_Channel):
     burst: int = Field(default=20, ge=1)
 
 
+class ActionChannel(_Channel):
+    """An automated response: alerts labelled `action=<id>` POST `trigger` when their
+    incident opens and `resolve` when it resolves (e.g. the gateway's circuit breaker)."""
+
+    type: Literal["action"]
+    url: str = Field(pattern=r"^https?://")
+    trigger: dict[str, object]
+    resolve: dict[str, object]
+    rate_per_second: float = Field(default=10.0, gt=0)
+
+
 ChannelConfig = Annotated[
-    SlackChannel | PagerDutyChannel | EmailChannel | WebhookChannel, Field(discriminator="type")
+    SlackChannel | PagerDutyChannel | EmailChannel | WebhookChannel | ActionChannel,
+    Field(discriminator="type"),
 ]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from gatewatch.clock import Clock
 from gatewatch.config import GatewatchConfig
 from gatewatch.metrics import Metrics
+from gatewatch.notify.action import ActionNotifier
 from gatewatch.notify.channel import Channel
 from gatewatch.notify.config import DeliveryConfig
 from gatewatch.notify.delivery import DeliveryResult
@@ -62,6 +63,8 @@ def build_channels(config: GatewatchConfig, http: httpx.AsyncClient) -> dict[str
             channels[channel.id] = PagerDutyNotifier(channel, http)
         elif channel.type == "email":
             channels[channel.id] = EmailNotifier(channel, config.delivery.timeout.total_seconds())
+        elif channel.type == "action":
+            channels[channel.id] = ActionNotifier(channel, http)
         else:
             channels[channel.id] = WebhookNotifier(channel, http)
     return channels
