@@ -221,6 +221,7 @@ def slo_status_command(
         "Critical": "red",
         "Exhausted": "bold red",
         NO_DATA: "dim",
+        "misconfigured": "magenta",
     }
 
     def percent(value: float | None, digits: int = 2) -> str:
@@ -242,3 +243,6 @@ def slo_status_command(
             f"[{colours[item.status]}]{item.status}[/]",
         )
     out.print(table)
+    for item in statuses:
+        for problem in item.problems:
+            out.print(f"[magenta]{item.service}/{item.slo}:[/] {problem}")

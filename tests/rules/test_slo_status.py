@@ -10,7 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client import CollectorRegistry, Counter, generate_latest, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 
 from gatewatch.clock import SystemClock
 from gatewatch.config import GatewatchConfig
@@ -33,6 +39,21 @@ def exporter() -> Iterator[str]:
     registry = CollectorRegistry()
     received = Counter("im_gateway_messages_received", "received", registry=registry)
     lost = Counter("im_gateway_messages_lost", "lost", registry=registry)
+    # Buckets without 0.2: the P99 < 200ms SLI cannot be computed from this histogram.
+    latency = Histogram(
+        "im_gateway_message_delivery_latency_seconds",
+        "latency",
+        buckets=(0.1, 0.25, 1.0),
+        registry=registry,
+    )
+    latency.observe(0.05)
+    redis_latency = Histogram(
+        "redis_gateway_request_duration_seconds",
+        "latency",
+        buckets=(0.1, 0.5, 1.0),
+        registry=registry,
+    )
+    redis_latency.observe(0.05)
     stop = threading.Event()
 
     def tick() -> None:
@@ -94,6 +115,14 @@ def test_status_reports_the_budget_the_error_rate_implies(tmp_path: Path, export
         # No delivery traffic at all: no data, never 100%.
         availability = _status(prometheus)["im-gateway/availability"]
         assert (availability["status"], availability["sli"]) == ("no data", None)
+        latency = _status(prometheus)["im-gateway/delivery-latency"]
+        assert latency["status"] == "misconfigured"
+        redis = _status(prometheus)["redis-gateway/latency"]
+        assert (redis["status"], redis["problems"]) == ("no data", [])
+        assert latency["problems"] == [
+            'im_gateway_message_delivery_latency_seconds has no bucket le=~"0\\\\.2(0*)?" '
+            "(buckets: +Inf, 0.1, 0.25, 1.0)"
+        ]
         _monitor_pages_the_consumed_budget(prometheus, tmp_path)
     finally:
         prometheus.stop()

@@ -50,7 +50,7 @@ async def run_workers(
     slo_monitor: SloMonitor | None = None,
 ) -> None:
     interval = engine.config.scheduler.poll_interval.total_seconds()
-    timers_wake = asyncio.Event()
+    timers_wake, slo_wake = asyncio.Event(), asyncio.Event()
 
     async def timers() -> int:
         ran = await asyncio.to_thread(engine.run_due_timers)
@@ -59,9 +59,10 @@ async def run_workers(
         return ran
 
     async def stopper() -> None:
+        # Every loop sleeps on its wake event: set them all so none outlives the stop.
         await stop.wait()
-        timers_wake.set()
-        outbox_wake.set()
+        for wake in (timers_wake, outbox_wake, slo_wake):
+            wake.set()
 
     loops = [
         _poll("timers", timers, interval, stop, timers_wake),
@@ -70,7 +71,6 @@ async def run_workers(
     ]
     if slo_monitor is not None:
         monitor = slo_monitor
-        slo_wake = asyncio.Event()
 
         async def slo_pass() -> int:
             with httpx.Client(timeout=10) as http:

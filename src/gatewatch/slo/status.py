@@ -1,5 +1,6 @@
 """Where each SLO stands, read from Prometheus: SLI, budget left, burn rates, a verdict."""
 
+import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ class SloStatus:
     error_budget_remaining: float | None
     burn_rates: dict[str, float | None]
     status: str
+    problems: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,11 +67,40 @@ def _ratios(prometheus_url: str, ident: str, http: httpx.Client) -> dict[str, fl
     return ratios
 
 
+_BUCKET = re.compile(r'([A-Za-z_:][A-Za-z0-9_:]*)_bucket\{[^}]*\ble(=~|=)"([^"]+)"')
+
+
+def missing_buckets(prometheus_url: str, query: str, http: httpx.Client) -> list[str]:
+    """A latency SLI over a bucket the histogram does not have counts every event as bad:
+    name it. Histograms Prometheus has not seen yet are not judged."""
+    problems = []
+    for metric, op, wanted in _BUCKET.findall(query):
+        response = http.get(
+            f"{prometheus_url}/api/v1/series", params={"match[]": f"{metric}_bucket"}
+        )
+        response.raise_for_status()
+        buckets = sorted({series["le"] for series in response.json()["data"] if "le" in series})
+        if not buckets:
+            continue
+        value = wanted.encode().decode("unicode_escape")  # a PromQL string literal
+        pattern = re.compile(value if op == "=~" else re.escape(value))
+        if not any(pattern.fullmatch(le) for le in buckets):
+            problems.append(
+                f'{metric} has no bucket le{op}"{wanted}" (buckets: {", ".join(buckets)})'
+            )
+    return problems
+
+
 def slo_status(prometheus_url: str, specs: list[SloSpec], http: httpx.Client) -> list[SloStatus]:
     statuses = []
     for spec in specs:
         for slo in spec.slos:
             ratios = _ratios(prometheus_url.rstrip("/"), slo_id(spec, slo), http)
+            problems: tuple[str, ...] = ()
+            if slo.sli.events is not None:
+                problems = tuple(
+                    missing_buckets(prometheus_url.rstrip("/"), slo.sli.events.error_query, http)
+                )
             budget = float(slo.error_budget)
             period = ratios.get(PERIOD)
             remaining = None if period is None else 1 - period / budget
@@ -81,7 +112,8 @@ def slo_status(prometheus_url: str, specs: list[SloSpec], http: httpx.Client) ->
                     sli=None if period is None else 1 - period,
                     error_budget_remaining=remaining,
                     burn_rates={w: (ratios[w] / budget if w in ratios else None) for w in WINDOWS},
-                    status=verdict(remaining),
+                    status="misconfigured" if problems else verdict(remaining),
+                    problems=problems,
                 )
             )
     return statuses
