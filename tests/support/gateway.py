@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,18 +11,25 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from imgateway.auth import make_token
-from tests.support.ports import free_port, wait_for_port
+from tests.support.processes import LoopbackProcess
 
 SECRET = "test-gateway-secret-0123456789abcdef"
 
 
-class GatewayProcess:
+class GatewayProcess(LoopbackProcess):
+    """`imgateway serve`, ready once it answers /stats (/health may be red on purpose)."""
+
+    log_name = "imgateway.log"
+    ready_path = "/stats"
+
     def __init__(self, workdir: Path, *options: str, store: str | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(workdir)
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
-        self.log = workdir / "imgateway.log"
-        self._command = [
+        self._options = options
+        self._store = store or f"sqlite:///{workdir}/offline.db"
+
+    def command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "imgateway",
@@ -33,21 +39,9 @@ class GatewayProcess:
             "--jwt-secret",
             SECRET,
             "--store",
-            store or f"sqlite:///{workdir}/offline.db",
-            *options,
+            self._store,
+            *self._options,
         ]
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> "GatewayProcess":
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
     def stats(self) -> dict[str, Any]:
         result: dict[str, Any] = httpx.get(f"{self.url}/stats").json()

@@ -1,4 +1,4 @@
-"""Real processes on loopback: a gatewatch server and an Alertmanager, started and stopped."""
+"""Real processes on loopback: gatewatch, Alertmanager and Prometheus, started and stopped."""
 
 import os
 import signal
@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import yaml
@@ -28,36 +28,28 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: f
     raise TimeoutError(f"{url} not ready after {timeout}s:\n{log.read_text()}")
 
 
-class GatewatchProcess:
-    """`gatewatch serve` in a subprocess, with a config file written for it."""
+class LoopbackProcess:
+    """A server process on a free loopback port: started, waited for, stopped or killed."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
+    log_name = "process.log"
+    ready_path = "/"
+
+    def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config_path = workdir / "gatewatch.yml"
-        self.config_path.write_text(yaml.safe_dump({**config, "listen": f"127.0.0.1:{self.port}"}))
-        self.log = workdir / "gatewatch.log"
+        self.log = workdir / self.log_name
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "GatewatchProcess":
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gatewatch",
-                    "serve",
-                    "--config",
-                    str(self.config_path),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=self.workdir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                self.command(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
             )
-        _wait_http(f"{self.url}/readyz", self.process, self.log)
+        _wait_http(f"{self.url}{self.ready_path}", self.process, self.log)
         return self
 
     def kill(self) -> None:
@@ -70,49 +62,63 @@ class GatewatchProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
 
 
-class AlertmanagerProcess:
-    """Debian's `prometheus-alertmanager`, no clustering, state in a temp dir."""
+class GatewatchProcess(LoopbackProcess):
+    """`gatewatch serve` in a subprocess, with a config file written for it."""
+
+    log_name = "gatewatch.log"
+    ready_path = "/readyz"
 
     def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workdir = workdir
+        super().__init__(workdir)
+        self.config_path = workdir / "gatewatch.yml"
+        self.config_path.write_text(yaml.safe_dump({**config, "listen": f"127.0.0.1:{self.port}"}))
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gatewatch",
+            "serve",
+            "--config",
+            str(self.config_path),
+            "--log-level",
+            "warning",
+        ]
+
+
+class AlertmanagerProcess(LoopbackProcess):
+    """Debian's `prometheus-alertmanager`, no clustering, state in a temp dir."""
+
+    log_name = "alertmanager.log"
+    ready_path = "/-/ready"
+
+    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
+        super().__init__(workdir)
         self.config_path = workdir / "alertmanager.yml"
         self.config_path.write_text(yaml.safe_dump(config))
-        self.log = workdir / "alertmanager.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "AlertmanagerProcess":
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    "prometheus-alertmanager",
-                    f"--config.file={self.config_path}",
-                    f"--storage.path={self.workdir / 'am-data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--cluster.listen-address=",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_http(f"{self.url}/-/ready", self.process, self.log)
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+    def command(self) -> list[str]:
+        return [
+            "prometheus-alertmanager",
+            f"--config.file={self.config_path}",
+            f"--storage.path={self.workdir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",
+            "--log.level=warn",
+        ]
 
 
-class PrometheusProcess:
+class PrometheusProcess(LoopbackProcess):
     """Debian's `prometheus` on loopback, scraping `targets` every second, with rule files."""
+
+    log_name = "prometheus.log"
+    ready_path = "/-/ready"
 
     def __init__(
         self,
@@ -121,9 +127,7 @@ class PrometheusProcess:
         rule_files: list[Path],
         interval: str = "1s",
     ) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.workdir = workdir
+        super().__init__(workdir)
         self.config_path = workdir / "prometheus.yml"
         self.config_path.write_text(
             yaml.safe_dump(
@@ -137,31 +141,17 @@ class PrometheusProcess:
                 }
             )
         )
-        self.log = workdir / "prometheus.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "PrometheusProcess":
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    "prometheus",
-                    f"--config.file={self.config_path}",
-                    f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_http(f"{self.url}/-/ready", self.process, self.log)
-        return self
+    def command(self) -> list[str]:
+        return [
+            "prometheus",
+            f"--config.file={self.config_path}",
+            f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ]
 
     def alerts(self) -> list[dict[str, Any]]:
         body = httpx.get(f"{self.url}/api/v1/alerts", timeout=5).json()
         alerts: list[dict[str, Any]] = body["data"]["alerts"]
         return alerts
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
