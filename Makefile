@@ -32,8 +32,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	@echo "gatewatch on http://127.0.0.1:8787 (API docs at /docs); admin token: .gatewatch/admin.token"
-	$(BIN)/gatewatch serve
+	$(BIN)/gatewatch up --demo
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -1,0 +1,68 @@
+"""`gatewatch up`: the local stack, supervised, until Ctrl-C or SIGTERM."""
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gatewatch.cli_common import fail, out
+from gatewatch.errors import GatewatchError
+from gatewatch.stack.supervisor import Supervisor
+from gatewatch.stack.up import StackPorts, plan_stack, write_state
+
+
+def up(
+    demo: Annotated[bool, typer.Option(help="Also run the load generator against the gateway")] = (
+        False
+    ),
+    time_scale: Annotated[
+        float, typer.Option(min=1.0, help="Shrink every alert duration and interval (drills: 60)")
+    ] = 1.0,
+    data: Annotated[Path, typer.Option(help="Where configs, state and logs live")] = Path(
+        ".gatewatch"
+    ),
+    free_ports: Annotated[
+        bool, typer.Option(help="Pick free loopback ports instead of 8080/8787/9090/9093")
+    ] = False,
+) -> None:
+    """Start the reference gateway, gatewatch, Alertmanager and Prometheus on loopback."""
+    ports = StackPorts.free() if free_ports else StackPorts()
+    try:
+        components = plan_stack(data, ports, time_scale, demo)
+    except GatewatchError as exc:
+        fail(exc)
+    supervisor = Supervisor(components, on_change=lambda: write_state(data, components))
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        supervisor.stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        with out.status("starting the stack…"):
+            supervisor.start_all()
+    except GatewatchError as exc:
+        supervisor.stop_all()
+        fail(exc)
+    write_state(data, components)
+    table = Table(
+        title="gatewatch up" + (f" (time-scale {time_scale:g})" if time_scale > 1 else ""),
+        title_justify="left",
+    )
+    for column in ("component", "url", "pid", "log"):
+        table.add_column(column)
+    for component in components:
+        table.add_row(
+            component.name, component.url or "-", str(component.pid), str(component.log_file)
+        )
+    out.print(table)
+    out.print(
+        f"admin token: {data / 'admin.token'} · state: {data / 'stack.json'} · "
+        "Ctrl-C stops everything"
+    )
+    supervisor.watch()
+    supervisor.stop_all()
+    out.print("stack stopped")

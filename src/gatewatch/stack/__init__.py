@@ -1,0 +1,1 @@
+"""`gatewatch up`: the whole chain on loopback, generated configs, supervised processes."""
