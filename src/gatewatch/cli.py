@@ -31,7 +31,7 @@ from gatewatch.cli_rules import (
     rules_app,
     slo_app,
 )
-from gatewatch.cli_stack import up
+from gatewatch.cli_stack import compose, up
 from gatewatch.clock import SystemClock
 from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
@@ -49,6 +49,7 @@ app.add_typer(notifications_app, name="notifications")
 app.add_typer(rules_app, name="rules")
 app.add_typer(slo_app, name="slo")
 app.command("up")(up)
+app.command("compose")(compose)
 app.command("alertmanager-config")(alertmanager_config_command)
 app.command("manifests")(manifests_command)
 

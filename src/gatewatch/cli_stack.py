@@ -10,6 +10,7 @@ from rich.table import Table
 
 from gatewatch.cli_common import fail, out
 from gatewatch.errors import GatewatchError
+from gatewatch.stack.compose import write_compose
 from gatewatch.stack.supervisor import Supervisor
 from gatewatch.stack.up import StackPorts, plan_stack, write_state
 
@@ -66,3 +67,17 @@ def up(
     supervisor.watch()
     supervisor.stop_all()
     out.print("stack stopped")
+
+
+def compose(
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("deploy/docker-compose"),
+) -> None:
+    """Write deploy/docker-compose/ (compose file and the configs it mounts)."""
+    try:
+        written = write_compose(out_dir)
+    except GatewatchError as exc:
+        fail(exc)
+    out.print(
+        f"wrote {len(written)} files under {out_dir}; put the ingest token in "
+        f"{out_dir / 'ingest.token'} and set the variables the compose file names"
+    )

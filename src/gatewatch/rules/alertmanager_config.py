@@ -27,13 +27,24 @@ ROUTES: list[tuple[str, list[str], list[str], str, str, str]] = [
 ]
 
 
-def alertmanager_config(gatewatch_url: str, token: str) -> dict[str, Any]:
-    """Defaults group_by alertname/severity/team, 30s / 5m / 4h; critical and SLO at once."""
+def alertmanager_config(
+    gatewatch_url: str, token: str | None = None, token_file: str | None = None
+) -> dict[str, Any]:
+    """Defaults group_by alertname/severity/team, 30s / 5m / 4h; critical and SLO at once.
+
+    The ingest token goes in inline, or as a file Alertmanager reads (no secret in the config).
+    """
+    authorization: dict[str, str] = {"type": "Bearer"}
+    if token_file is not None:
+        authorization["credentials_file"] = token_file
+    else:
+        assert token is not None, "give the token or a token file"
+        authorization["credentials"] = token
     webhook = {
         "url": gatewatch_url.rstrip("/") + WEBHOOK_PATH,
         "send_resolved": True,
         "max_alerts": 0,
-        "http_config": {"authorization": {"type": "Bearer", "credentials": token}},
+        "http_config": {"authorization": authorization},
     }
     receivers = ["gatewatch"] + [f"gatewatch-{name}" for name, *_ in ROUTES]
     return {
