@@ -142,3 +142,27 @@ def test_webhook_signature_covers_timestamp_and_body() -> None:
         == "v1=" + hmac.new(b"s3cret", b"17.{}", hashlib.sha256).hexdigest()
     )
     assert sign("s3cret", "18", b"{}") != sign("s3cret", "17", b"{}")
+
+
+def test_pagerduty_channel_refuses_reminders_without_sending() -> None:
+    import asyncio
+
+    import httpx
+
+    from gatewatch.notify.config import PagerDutyChannel
+    from gatewatch.notify.pagerduty import PagerDutyNotifier
+
+    async def attempt() -> object:
+        # Port 9 has no listener: a send would fail as a transport error, not this way.
+        config = PagerDutyChannel(
+            id="pd", type="pagerduty", routing_key=KEY, url="http://127.0.0.1:9/v2/enqueue"
+        )
+        async with httpx.AsyncClient() as http:
+            return await PagerDutyNotifier(config, http).send(_message(Kind.REMINDER))
+
+    result = asyncio.run(attempt())
+    assert (result.ok, result.retryable, result.error) == (  # type: ignore[attr-defined]
+        False,
+        False,
+        "reminders do not page",
+    )

@@ -23,7 +23,7 @@ from gatewatch.notify.channel import Channel
 from gatewatch.notify.config import DeliveryConfig
 from gatewatch.notify.delivery import DeliveryResult
 from gatewatch.notify.mail import EmailNotifier
-from gatewatch.notify.message import Kind, Message
+from gatewatch.notify.message import Message
 from gatewatch.notify.pagerduty import PagerDutyNotifier
 from gatewatch.notify.ratelimit import TokenBucket
 from gatewatch.notify.slack import SlackNotifier
@@ -141,8 +141,6 @@ class Dispatcher:
             return await self._attempt(channel, message)
 
     async def _attempt(self, channel: Channel, message: Message) -> DeliveryResult:
-        if message.kind is Kind.REMINDER and isinstance(channel, PagerDutyNotifier):
-            return DeliveryResult(ok=False, retryable=False, error="reminders do not page")
         try:
             return await asyncio.wait_for(
                 channel.send(message), self.delivery.timeout.total_seconds() * 2

@@ -67,6 +67,8 @@ class PagerDutyNotifier:
         self._http = http
 
     async def send(self, message: Message) -> DeliveryResult:
+        if message.kind is Kind.REMINDER:
+            return DeliveryResult(ok=False, retryable=False, error="reminders do not page")
         body = pagerduty_event(message, self._config.routing_key)
         try:
             response = await self._http.post(self._config.url, json=body)

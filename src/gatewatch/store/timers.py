@@ -145,18 +145,6 @@ def cancel_pending(
     return result.rowcount
 
 
-def pending_timers(connection: Connection, incident_id: int) -> list[Timer]:
-    query = (
-        select(timers)
-        .where(timers.c.incident_id == incident_id, timers.c.status == PENDING)
-        .order_by(timers.c.due_at)
-    )
-    return [
-        Timer(r.id, r.incident_id, r.kind, r.step, r.cycle, r.due_at)
-        for r in connection.execute(query)
-    ]
-
-
 def pending_count(connection: Connection) -> int:
     query = select(func.count()).select_from(timers).where(timers.c.status == PENDING)
     return int(connection.execute(query).scalar_one())
