@@ -7,9 +7,9 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from gatewatch.config import Permission
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matchers
 from gatewatch.model import AlertStatus, IncidentStatus
-from gatewatch.service import IncidentEngine
 from gatewatch.store.incidents import IncidentFilter
 from gatewatch.web.auth import Principal, require
+from gatewatch.web.context import engine_of
 from gatewatch.web.schemas import (
     ActionRequest,
     AlertList,
@@ -39,11 +39,6 @@ class InvalidQuery(Exception):
         self.path = path
 
 
-def _engine(request: Request) -> IncidentEngine:
-    engine: IncidentEngine = request.app.state.engine
-    return engine
-
-
 def _statuses(values: list[str]) -> tuple[IncidentStatus, ...]:
     statuses: list[IncidentStatus] = []
     for value in values:
@@ -69,7 +64,7 @@ def list_incidents(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> IncidentPage:
     filters = IncidentFilter(_statuses(status), tuple(severity), tuple(service))
-    items, total = _engine(request).list_incidents(filters, limit, offset)
+    items, total = engine_of(request).list_incidents(filters, limit, offset)
     return IncidentPage(
         items=[IncidentOut.of(item) for item in items], total=total, limit=limit, offset=offset
     )
@@ -77,7 +72,7 @@ def list_incidents(
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetailOut, responses=_ERRORS)
 def get_incident(request: Request, incident_id: int, _caller: Reader) -> IncidentDetailOut:
-    return IncidentDetailOut.of_detail(_engine(request).incident_detail(incident_id))
+    return IncidentDetailOut.of_detail(engine_of(request).incident_detail(incident_id))
 
 
 @router.post("/incidents/{incident_id}/ack", response_model=IncidentOut, responses=_ERRORS)
@@ -88,7 +83,7 @@ def acknowledge_incident(
     action: Annotated[ActionRequest | None, Body()] = None,
 ) -> IncidentOut:
     note = action.note if action else None
-    return IncidentOut.of(_engine(request).acknowledge(incident_id, caller.name, note))
+    return IncidentOut.of(engine_of(request).acknowledge(incident_id, caller.name, note))
 
 
 @router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut, responses=_ERRORS)
@@ -99,7 +94,7 @@ def resolve_incident(
     action: Annotated[ActionRequest | None, Body()] = None,
 ) -> IncidentOut:
     note = action.note if action else None
-    return IncidentOut.of(_engine(request).resolve(incident_id, caller.name, note))
+    return IncidentOut.of(engine_of(request).resolve(incident_id, caller.name, note))
 
 
 @router.post(
@@ -111,7 +106,7 @@ def resolve_incident(
 def add_note(
     request: Request, incident_id: int, caller: Responder, note: NoteRequest
 ) -> TimelineEventOut:
-    return TimelineEventOut.of(_engine(request).add_note(incident_id, caller.name, note.text))
+    return TimelineEventOut.of(engine_of(request).add_note(incident_id, caller.name, note.text))
 
 
 def _matchers(filters: list[str]) -> list[Matcher]:
@@ -134,5 +129,5 @@ def list_alerts(
     status: Annotated[str, Query(pattern="^(firing|resolved|all)$")] = "firing",
 ) -> AlertList:
     wanted = None if status == "all" else AlertStatus(status)
-    found = _engine(request).alerts(wanted, _matchers(filter))
+    found = engine_of(request).alerts(wanted, _matchers(filter))
     return AlertList(items=[AlertOut.of(alert) for alert in found])

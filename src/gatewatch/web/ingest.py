@@ -13,9 +13,9 @@ from gatewatch.config import Permission
 from gatewatch.errors import validation_messages
 from gatewatch.ingest import alertmanager_webhook, prometheus_push
 from gatewatch.model import AlertBatch
-from gatewatch.service import IncidentEngine
 from gatewatch.store.database import DatabaseUnavailable
 from gatewatch.web.auth import Principal, require
+from gatewatch.web.context import engine_of
 from gatewatch.web.schemas import ErrorBody, ErrorDetail, IngestResponse
 
 router = APIRouter(tags=["ingest"])
@@ -62,7 +62,7 @@ async def _ingest(
     source: str,
     parse: Callable[[bytes, datetime], AlertBatch],
 ) -> IngestResponse:
-    engine: IncidentEngine = request.app.state.engine
+    engine = engine_of(request)
     metrics = engine.metrics
     started = time.perf_counter()
     try:

@@ -17,6 +17,7 @@ from gatewatch.oncall.rotation import OnCallWindow, Override
 from gatewatch.service import IncidentEngine
 from gatewatch.store.outbox import Notification
 from gatewatch.web.auth import Principal, Unauthorized, require
+from gatewatch.web.context import engine_of
 from gatewatch.web.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["paging"])
@@ -26,11 +27,6 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)
 }
 SLACK_BODY_LIMIT = 1024 * 1024
-
-
-def _engine(request: Request) -> IncidentEngine:
-    engine: IncidentEngine = request.app.state.engine
-    return engine
 
 
 class PersonOut(BaseModel):
@@ -119,7 +115,7 @@ def on_call(
     schedule: str | None = None,
     at: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
 ) -> list[OnCallOut]:
-    engine = _engine(request)
+    engine = engine_of(request)
     windows = engine.on_call(schedule, at or engine.clock.now())
     return [_window(engine, window) for window in windows]
 
@@ -128,7 +124,7 @@ def on_call(
     "/schedules/{schedule_id}/overrides", response_model=list[OverrideOut], responses=_ERRORS
 )
 def list_overrides(request: Request, schedule_id: str, _caller: Reader) -> list[OverrideOut]:
-    return [OverrideOut.of(o) for o in _engine(request).overrides(schedule_id)]
+    return [OverrideOut.of(o) for o in engine_of(request).overrides(schedule_id)]
 
 
 @router.post(
@@ -140,7 +136,7 @@ def list_overrides(request: Request, schedule_id: str, _caller: Reader) -> list[
 def add_override(
     request: Request, schedule_id: str, body: OverrideIn, caller: Responder
 ) -> OverrideOut:
-    override = _engine(request).add_override(
+    override = engine_of(request).add_override(
         schedule_id, body.person, body.start, body.end, caller.name
     )
     return OverrideOut.of(override)
@@ -148,7 +144,7 @@ def add_override(
 
 @router.delete("/overrides/{override_id}", status_code=204, responses=_ERRORS)
 def delete_override(request: Request, override_id: int, _caller: Responder) -> None:
-    _engine(request).delete_override(override_id)
+    engine_of(request).delete_override(override_id)
 
 
 @router.get("/notifications", response_model=list[NotificationOut], responses=_ERRORS)
@@ -159,13 +155,13 @@ def notifications(
     incident: int | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationOut]:
-    found = _engine(request).notifications(status, incident, limit)
+    found = engine_of(request).notifications(status, incident, limit)
     return [NotificationOut.of(n) for n in found]
 
 
 @router.post("/notifications/{notification_id}/resend", status_code=202, responses=_ERRORS)
 def resend(request: Request, notification_id: int, _caller: Responder) -> dict[str, str]:
-    _engine(request).resend(notification_id)
+    engine_of(request).resend(notification_id)
     return {"status": "queued"}
 
 
@@ -178,7 +174,7 @@ def _slack_actor(engine: IncidentEngine, user: dict[str, Any]) -> str:
 @router.post("/webhooks/slack/actions", tags=["ingest"], responses=_ERRORS)
 async def slack_actions(request: Request) -> dict[str, str]:
     """Slack's interactivity request for the Acknowledge / Resolve buttons, signature checked."""
-    engine = _engine(request)
+    engine = engine_of(request)
     body = await request.body()
     if len(body) > SLACK_BODY_LIMIT:
         raise Conflict("body too large")
