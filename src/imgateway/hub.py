@@ -253,10 +253,15 @@ class Hub:
         self.metrics.messages_delivered.labels("success").inc()
         self.counters.delivered += 1
         if pending.from_store:
-            await self.offline.remove(user, message_id)
-            self.metrics.offline_queue_size.dec()
+            # Off the connection's read loop: a reconnect with a large backlog ACKs faster
+            # than one transaction per message could keep up with, and the ACK time-out runs.
+            self._spawn(self._forget_stored(user, message_id))
         else:
             self.metrics.delivery_latency.observe(time.monotonic() - pending.accepted_at)
+
+    async def _forget_stored(self, user: str, message_id: str) -> None:
+        await self.offline.remove(user, message_id)
+        self.metrics.offline_queue_size.dec()
 
     async def _ack_timed_out(self, key: tuple[str, str]) -> None:
         pending = self._pending.pop(key, None)
