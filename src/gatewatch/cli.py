@@ -24,6 +24,7 @@ from gatewatch.cli_common import (
     print_json,
     styled,
 )
+from gatewatch.cli_drill import drill
 from gatewatch.cli_paging import notifications_app, oncall_app
 from gatewatch.cli_rules import (
     alertmanager_config_command,
@@ -31,7 +32,7 @@ from gatewatch.cli_rules import (
     rules_app,
     slo_app,
 )
-from gatewatch.cli_stack import compose, up
+from gatewatch.cli_stack import compose, standins, up
 from gatewatch.clock import SystemClock
 from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
@@ -50,6 +51,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(slo_app, name="slo")
 app.command("up")(up)
 app.command("compose")(compose)
+app.command("standins")(standins)
+app.command("drill")(drill)
 app.command("alertmanager-config")(alertmanager_config_command)
 app.command("manifests")(manifests_command)
 

@@ -6,6 +6,7 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+import uvicorn
 from rich.table import Table
 
 from gatewatch.cli_common import fail, out
@@ -13,6 +14,7 @@ from gatewatch.errors import GatewatchError
 from gatewatch.stack.compose import write_compose
 from gatewatch.stack.supervisor import Supervisor
 from gatewatch.stack.up import StackPorts, plan_stack, write_state
+from gatewatch.standins.server import Inbox, create_app, start_smtp
 
 
 def up(
@@ -67,6 +69,27 @@ def up(
     supervisor.watch()
     supervisor.stop_all()
     out.print("stack stopped")
+
+
+def standins(
+    listen: Annotated[str, typer.Option(help="host:port for the Slack and PagerDuty stand-ins")] = (
+        "127.0.0.1:8025"
+    ),
+    smtp_port: Annotated[int, typer.Option(min=1, max=65535, help="SMTP sink port")] = 2525,
+    record: Annotated[Path | None, typer.Option(help="Append what is received (JSON Lines)")] = (
+        None
+    ),
+) -> None:
+    """Stand in for Slack, PagerDuty and a mail server on loopback (demos and drills)."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        fail(GatewatchError(f"--listen {listen!r} is not host:port", hint="e.g. 127.0.0.1:8025"))
+    inbox = Inbox(record)
+    smtp = start_smtp(inbox, host, smtp_port)
+    try:
+        uvicorn.run(create_app(inbox), host=host, port=int(port), log_level="warning")
+    finally:
+        smtp.stop()
 
 
 def compose(

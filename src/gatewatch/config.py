@@ -363,8 +363,8 @@ def _line_for(loc: PathKey, lines: dict[PathKey, int]) -> int | None:
     return None
 
 
-def parse_config(text: str, filename: str, environ: Mapping[str, str]) -> GatewatchConfig:
-    """Validate config text; raise ConfigError listing every problem with its line."""
+def read_yaml(text: str, filename: str) -> tuple[Any, dict[PathKey, int], list[ConfigIssue]]:
+    """Parse YAML keeping each key's line; duplicate keys come back as issues."""
     try:
         loader = yaml.SafeLoader(text)
         try:
@@ -379,7 +379,6 @@ def parse_config(text: str, filename: str, environ: Mapping[str, str]) -> Gatewa
         raise ConfigError([ConfigIssue(filename, line, "", f"invalid YAML: {problem}")]) from exc
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue(filename, 1, "", "expected a mapping at the top level")])
-
     lines: dict[PathKey, int] = {}
     duplicates: list[str] = []
     if node is not None:
@@ -388,6 +387,23 @@ def parse_config(text: str, filename: str, environ: Mapping[str, str]) -> Gatewa
         ConfigIssue(filename, int(line), path, "duplicate key")
         for line, path in (entry.split("\0") for entry in duplicates)
     ]
+    return data, lines, issues
+
+
+def validation_issues(
+    exc: ValidationError, filename: str, lines: dict[PathKey, int]
+) -> list[ConfigIssue]:
+    return [
+        ConfigIssue(filename, _line_for(tuple(error["loc"]), lines), path, message)
+        for error, (path, message) in zip(
+            exc.errors(), validation_messages(exc.errors()), strict=True
+        )
+    ]
+
+
+def parse_config(text: str, filename: str, environ: Mapping[str, str]) -> GatewatchConfig:
+    """Validate config text; raise ConfigError listing every problem with its line."""
+    data, lines, issues = read_yaml(text, filename)
     missing: list[PathKey] = []
     data = _expand_env(data, (), environ, missing)
     for loc in missing:
@@ -403,13 +419,7 @@ def parse_config(text: str, filename: str, environ: Mapping[str, str]) -> Gatewa
     try:
         config = GatewatchConfig.model_validate(data)
     except ValidationError as exc:
-        for error, (path, message) in zip(
-            exc.errors(), validation_messages(exc.errors()), strict=True
-        ):
-            issues.append(
-                ConfigIssue(filename, _line_for(tuple(error["loc"]), lines), path, message)
-            )
-        raise ConfigError(_by_line(issues)) from exc
+        raise ConfigError(_by_line(issues + validation_issues(exc, filename, lines))) from exc
     issues.extend(
         ConfigIssue(filename, _line_for(loc, lines), _config_path(loc), message)
         for loc, message in config.reference_errors()

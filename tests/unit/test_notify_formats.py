@@ -9,7 +9,7 @@ import pytest
 
 from gatewatch.notify.config import Templates
 from gatewatch.notify.mail import build_email
-from gatewatch.notify.message import Kind, Message, Recipient, apply_templates
+from gatewatch.notify.message import Kind, apply_templates
 from gatewatch.notify.pagerduty import pagerduty_event
 from gatewatch.notify.slack import slack_payload
 from gatewatch.notify.slack_signature import (
@@ -18,38 +18,19 @@ from gatewatch.notify.slack_signature import (
     verify_slack_request,
 )
 from gatewatch.notify.webhook import sign
-from tests.support.standins import pagerduty_contract_errors, slack_contract_errors
+from gatewatch.standins.contracts import pagerduty_contract_errors, slack_contract_errors
+from tests.support.messages import sample_message
 
 KEY = "R" * 32
 
 
-def _message(kind: Kind = Kind.TRIGGER, title: str = "IM gateway down", **extra: object) -> Message:
-    fields: dict[str, object] = {
-        "kind": kind,
-        "incident_id": 42,
-        "title": title,
-        "text": "gw-1 stopped answering",
-        "severity": "critical",
-        "status": "triggered",
-        "service": "im-gateway",
-        "incident_url": "http://gw.test/incidents/42",
-        "runbook_url": "http://gw.test/runbooks/gateway-down",
-        "labels": {"alertname": "IMGatewayServiceDown", "instance": "gw-1:8080"},
-        "triggered_at": "2026-11-22T10:00:00+00:00",
-        "recipient": Recipient("alice", "Alice", "alice@im.example", "UALICE", None),
-        "actor": "bob",
-    }
-    fields.update(extra)
-    return Message(**fields)  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("kind", list(Kind))
 def test_slack_payload_is_valid_block_kit(kind: Kind) -> None:
-    assert slack_contract_errors(slack_payload(_message(kind))) == []
+    assert slack_contract_errors(slack_payload(sample_message(kind))) == []
 
 
 def test_slack_trigger_has_colour_icon_mention_and_buttons() -> None:
-    payload = slack_payload(_message())
+    payload = slack_payload(sample_message())
     attachment = payload["attachments"][0]
     assert attachment["color"] == "#d40e0d"
     assert payload["text"].startswith("🚨 [CRITICAL] IM gateway down")
@@ -63,16 +44,16 @@ def test_slack_trigger_has_colour_icon_mention_and_buttons() -> None:
 
 def test_huge_incidents_are_clipped_to_slack_limits() -> None:
     labels = {f"label_{n}": "v" * 5000 for n in range(30)}
-    payload = slack_payload(_message(title="t" * 500, text="x" * 10_000, labels=labels))
+    payload = slack_payload(sample_message(title="t" * 500, text="x" * 10_000, labels=labels))
     assert slack_contract_errors(payload) == []
 
 
 def test_pagerduty_events_meet_the_contract() -> None:
     for kind in (Kind.TRIGGER, Kind.ACKNOWLEDGE, Kind.RESOLVE):
-        event = pagerduty_event(_message(kind, title="y" * 3000), KEY)
+        event = pagerduty_event(sample_message(kind, title="y" * 3000), KEY)
         assert pagerduty_contract_errors(event) == []
         assert event["dedup_key"] == "42"
-    trigger = pagerduty_event(_message(), KEY)
+    trigger = pagerduty_event(sample_message(), KEY)
     assert trigger["payload"]["severity"] == "critical"
     assert trigger["payload"]["custom_details"]["labels"]["instance"] == "gw-1:8080"
     assert trigger["links"][1] == {
@@ -92,12 +73,12 @@ def test_pagerduty_events_meet_the_contract() -> None:
     ],
 )
 def test_pagerduty_severity_mapping(level: str, expected: str) -> None:
-    assert pagerduty_event(_message(severity=level), KEY)["payload"]["severity"] == expected
+    assert pagerduty_event(sample_message(severity=level), KEY)["payload"]["severity"] == expected
 
 
 def test_emails_thread_under_the_first_page() -> None:
-    first = build_email(_message(step=0), "gatewatch@im.example", ["alice@im.example"])
-    follow = build_email(_message(Kind.RESOLVE), "gatewatch@im.example", ["alice@im.example"])
+    first = build_email(sample_message(step=0), "gatewatch@im.example", ["alice@im.example"])
+    follow = build_email(sample_message(Kind.RESOLVE), "gatewatch@im.example", ["alice@im.example"])
     assert first["Subject"] == "[CRITICAL] IM gateway down"
     assert first["Message-ID"] == "<incident-42@im.example>"
     assert follow["Subject"] == "Re: [CRITICAL] IM gateway down"
@@ -111,14 +92,14 @@ def test_emails_thread_under_the_first_page() -> None:
 
 
 def test_templates_render_in_a_sandbox_and_fall_back_on_error() -> None:
-    good, error = apply_templates(_message(), Templates(title="{{ severity }}: {{ title }}"))
+    good, error = apply_templates(sample_message(), Templates(title="{{ severity }}: {{ title }}"))
     assert (good.title, error) == ("critical: IM gateway down", None)
     unsafe, error = apply_templates(
-        _message(), Templates(text="{{ title.__class__.__mro__[1].__subclasses__() }}")
+        sample_message(), Templates(text="{{ title.__class__.__mro__[1].__subclasses__() }}")
     )
     assert unsafe.text == "gw-1 stopped answering"
     assert error is not None
-    missing, error = apply_templates(_message(), Templates(text="{{ nope }}"))
+    missing, error = apply_templates(sample_message(), Templates(text="{{ nope }}"))
     assert missing.text == "gw-1 stopped answering" and error is not None
 
 
@@ -158,7 +139,7 @@ def test_pagerduty_channel_refuses_reminders_without_sending() -> None:
             id="pd", type="pagerduty", routing_key=KEY, url="http://127.0.0.1:9/v2/enqueue"
         )
         async with httpx.AsyncClient() as http:
-            return await PagerDutyNotifier(config, http).send(_message(Kind.REMINDER))
+            return await PagerDutyNotifier(config, http).send(sample_message(Kind.REMINDER))
 
     result = asyncio.run(attempt())
     assert (result.ok, result.retryable, result.error) == (  # type: ignore[attr-defined]

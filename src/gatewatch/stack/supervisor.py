@@ -26,10 +26,13 @@ class Component:
     url: str
     health_path: str
     log_file: Path
+    depends_on: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    started_at: float = 0.0
     next_start: float = 0.0
     backoff: float = field(default=1.0)
+    held: bool = False
 
     @property
     def pid(self) -> int | None:
@@ -51,6 +54,9 @@ def check_binaries(components: list[Component]) -> None:
             )
 
 
+HEALTHY_RUN = 30.0  # a component up this long starts its back-off afresh
+
+
 class Supervisor:
     def __init__(
         self,
@@ -69,6 +75,7 @@ class Supervisor:
             component.process = subprocess.Popen(
                 component.command, stdout=out, stderr=subprocess.STDOUT
             )
+        component.started_at = time.monotonic()
 
     def _wait_healthy(self, component: Component) -> None:
         if not component.health_path:
@@ -99,13 +106,48 @@ class Supervisor:
             self._spawn(component)
             self._wait_healthy(component)
 
+    def component(self, name: str) -> Component:
+        for component in self.components:
+            if component.name == name:
+                return component
+        known = ", ".join(c.name for c in self.components)
+        raise GatewatchError(f"no component {name!r} in the stack", hint=f"known: {known}")
+
+    def hold(self, name: str) -> None:
+        """Stop a component and keep it stopped (drills take a gateway down this way)."""
+        component = self.component(name)
+        component.held = True
+        self._terminate(component)
+        self.on_change()
+
+    def release(self, name: str) -> None:
+        """Start a held component, wait until it is healthy, then restart its dependents."""
+        component = self.component(name)
+        self._spawn(component)
+        self._wait_healthy(component)
+        component.held = False
+        for dependent in self.components:
+            if name in dependent.depends_on and not dependent.held:
+                dependent.held = True
+                self._terminate(dependent)
+                self._spawn(dependent)
+                self._wait_healthy(dependent)
+                dependent.held = False
+        self.on_change()
+
     def watch(self, poll: float = 0.5) -> None:
         """Until stopped: restart any component that died, backing off 1s, 2s, 4s … 30s."""
         while not self.stopping.wait(poll):
             now = time.monotonic()
             for component in self.components:
                 process = component.process
-                if process is None or process.poll() is None or now < component.next_start:
+                if process is None or component.held:
+                    continue
+                if process.poll() is None:
+                    if now - component.started_at > HEALTHY_RUN:
+                        component.backoff = 1.0
+                    continue
+                if now < component.next_start:
                     continue
                 log.warning(
                     "%s exited with %s; restarting (back-off %.0fs)",
@@ -119,15 +161,19 @@ class Supervisor:
                 self._spawn(component)
                 self.on_change()
 
+    @staticmethod
+    def _terminate(component: Component) -> None:
+        process = component.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
     def stop_all(self) -> None:
         self.stopping.set()
         for component in reversed(self.components):
-            process = component.process
-            if process is None or process.poll() is not None:
-                continue
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            self._terminate(component)

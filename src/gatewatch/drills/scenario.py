@@ -1,0 +1,162 @@
+"""Drill scenarios: YAML files, each a fault and the chain of things that must follow it.
+
+Every step is a mapping with exactly one action key; an `expect_*` step may carry `within`
+to override the deadline derived from the rule, Prometheus and Alertmanager timings.
+"""
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, ValidationError, model_validator
+
+from gatewatch.config import ConfigError, ConfigIssue, read_yaml, validation_issues
+from gatewatch.config_base import ConfigModel
+from gatewatch.durations import Duration
+
+_REQUEST = re.compile(r"^(GET|POST|PUT|DELETE) (/\S*)$")
+AlertState = Literal["pending", "firing", "inactive"]
+Channel = Literal["pagerduty", "slack", "email"]
+
+
+class ScenarioError(ConfigError):
+    hint = "fix the lines named above; gatewatch/drills/scenarios/ holds working examples"
+
+
+class Traffic(ConfigModel):
+    """Extra clients on the gateway, misbehaving in one way, until the faults are cleared."""
+
+    rate: float = Field(gt=0, le=1000, description="messages or connection attempts per second")
+    duplicate: bool = Field(default=False, description="send every message twice, same id")
+    ack: bool = Field(default=True, description="false: the recipient never ACKs")
+    bad_token: bool = Field(default=False, description="connect with tokens the gateway refuses")
+
+
+class Fault(ConfigModel):
+    request: str | None = Field(default=None, description='to the gateway, e.g. "POST /test/x"')
+    traffic: Traffic | None = None
+    backlog: int | None = Field(default=None, gt=0, description="messages to an offline user")
+    stop: str | None = Field(default=None, description="a stack component to stop")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        given = [k for k in ("request", "traffic", "backlog", "stop") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError("give exactly one of request, traffic, backlog, stop")
+        if self.request is not None and not _REQUEST.match(self.request):
+            raise ValueError(f"request {self.request!r} must look like 'POST /test/latency'")
+        return self
+
+
+class IncidentExpectation(ConfigModel):
+    status: Literal["triggered", "acknowledged", "resolved"] = "triggered"
+    severity: str | None = None
+    policy: str | None = None
+
+
+class PageExpectation(ConfigModel):
+    person: str
+    channels: list[Channel] = Field(min_length=1)
+
+
+class NotificationExpectation(ConfigModel):
+    event: Literal["trigger", "resolve"]
+    channels: list[Channel] = Field(min_length=1)
+
+
+class SteadyExpectation(ConfigModel):
+    stat: str = Field(description="a counter of the gateway's /stats that must stop growing")
+    hold: Duration = Field(alias="for")
+
+
+ACTIONS = (
+    "inject",
+    "expect_alert",
+    "expect_alertmanager",
+    "expect_incident",
+    "expect_page",
+    "expect_notification",
+    "expect_gateway",
+    "expect_steady",
+    "acknowledge",
+    "clear",
+)
+
+
+class Step(ConfigModel):
+    inject: Fault | None = None
+    expect_alert: AlertState | None = None
+    expect_alertmanager: Literal["active"] | None = None
+    expect_incident: IncidentExpectation | None = None
+    expect_page: PageExpectation | None = None
+    expect_notification: NotificationExpectation | None = None
+    expect_gateway: dict[str, str] | None = None
+    expect_steady: SteadyExpectation | None = None
+    acknowledge: str | None = Field(default=None, description="who acknowledges")
+    clear: Literal["faults"] | None = None
+    within: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Self:
+        given = [name for name in ACTIONS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a step has exactly one of {', '.join(ACTIONS)}")
+        if self.within is not None and not self.action.startswith("expect_"):
+            raise ValueError("within applies to expect_* steps only")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(name for name in ACTIONS if getattr(self, name) is not None)
+
+
+class Scenario(ConfigModel):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    summary: str = Field(min_length=1)
+    alert: str = Field(description="the alert rule the drill is about")
+    alert_labels: dict[str, str] = Field(default={}, description="to pick one of its series")
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _faults_cleared(self) -> Self:
+        actions = [step.action for step in self.steps]
+        if "inject" not in actions:
+            raise ValueError("a drill injects at least one fault")
+        if "clear" not in actions[actions.index("inject") :]:
+            raise ValueError("a drill clears its faults (step `clear: faults`)")
+        return self
+
+
+def parse_scenario(text: str, filename: str) -> Scenario:
+    try:
+        data, lines, issues = read_yaml(text, filename)
+    except ConfigError as exc:
+        raise ScenarioError(exc.issues) from exc
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(issues + validation_issues(exc, filename, lines)) from exc
+    if issues:
+        raise ScenarioError(issues)
+    return scenario
+
+
+def shipped_folder() -> Path:
+    return Path(str(resources.files("gatewatch.drills") / "scenarios"))
+
+
+def load_scenarios(names: list[str], folder: Path | None = None) -> list[Scenario]:
+    """The named drills (all when `names` is empty), in file-name order, from `folder` or
+    the shipped ones."""
+    folder = folder or shipped_folder()
+    paths = sorted(folder.glob("*.yml"))
+    if not paths:
+        raise ScenarioError([ConfigIssue(str(folder), None, "", "no *.yml drills here")])
+    scenarios = [parse_scenario(path.read_text(encoding="utf-8"), str(path)) for path in paths]
+    by_name = {scenario.name: scenario for scenario in scenarios}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        issue = f"no drill named {', '.join(unknown)}; known: {', '.join(by_name)}"
+        raise ScenarioError([ConfigIssue(str(folder), None, "", issue)])
+    return [by_name[name] for name in names] if names else scenarios
