@@ -26,6 +26,7 @@ from gatewatch.cli_common import (
 )
 from gatewatch.cli_drill import drill
 from gatewatch.cli_paging import notifications_app, oncall_app
+from gatewatch.cli_reviews import postmortem, report
 from gatewatch.cli_rules import (
     alertmanager_config_command,
     manifests_command,
@@ -36,6 +37,7 @@ from gatewatch.cli_stack import compose, standins, up
 from gatewatch.clock import SystemClock
 from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
+from gatewatch.passwords import hash_password
 from gatewatch.server import build_app, with_bootstrap_token
 
 app = typer.Typer(
@@ -53,6 +55,8 @@ app.command("up")(up)
 app.command("compose")(compose)
 app.command("standins")(standins)
 app.command("drill")(drill)
+app.command("postmortem")(postmortem)
+app.command("report")(report)
 app.command("alertmanager-config")(alertmanager_config_command)
 app.command("manifests")(manifests_command)
 
@@ -85,6 +89,25 @@ def serve(
     uvicorn.run(
         application, host=settings.host, port=settings.port, log_level=log_level, access_log=False
     )
+
+
+@app.command("hash-password")
+def hash_password_command(
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="GATEWATCH_PASSWORD",
+            help="Asked for when not given (or set GATEWATCH_PASSWORD)",
+        ),
+    ],
+) -> None:
+    """Print a password hash for auth.users[].password_hash in the config."""
+    if len(password) < 12:
+        fail(GatewatchError("password shorter than 12 characters", hint="choose a longer one"))
+    typer.echo(hash_password(password))
 
 
 @config_app.command("check")

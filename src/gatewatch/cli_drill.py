@@ -3,10 +3,12 @@
 import asyncio
 import json
 import os
+import signal
 import tempfile
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import httpx
@@ -44,6 +46,10 @@ def _wait_for_traffic(prometheus: str) -> None:
         f"Prometheus has no {query} after {WARM_UP:.0f}s",
         hint="see the load and prometheus logs under the drill's data folder",
     )
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_hop(drill: str, hop: Hop) -> None:
@@ -126,6 +132,8 @@ def _run(
         fail(exc)
     supervisor = Supervisor(components)
     watcher = threading.Thread(target=supervisor.watch, daemon=True)
+    # SIGTERM unwinds like Ctrl-C, so the `finally` below stops every process it started.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with out.status(f"starting the stack (time-scale {time_scale:g})…"):
             supervisor.start_all()

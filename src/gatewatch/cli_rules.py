@@ -147,7 +147,7 @@ def runbooks(
 ) -> None:
     """Write the index of runbook slugs every alert links to."""
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(runbook_index())
+    out_file.write_text(runbook_index(out_file.parent))
     out.print(f"wrote {out_file}")
 
 

@@ -28,6 +28,8 @@ class GatewatchClient:
         if response.status_code == 204:
             return None
         if response.is_success:
+            if response.headers.get("content-type", "").startswith("text/"):
+                return response.text
             return response.json()
         try:
             body = response.json()
@@ -102,6 +104,16 @@ class GatewatchClient:
             params["incident"] = incident
         found: list[dict[str, Any]] = self._request("GET", "/api/v1/notifications", params=params)
         return found
+
+    def postmortem(self, incident_id: int) -> str:
+        text: str = self._request("GET", f"/api/v1/incidents/{incident_id}/postmortem")
+        return text
+
+    def response_times(self, since: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self._request(
+            "GET", "/api/v1/reports/response-times", params={"since": since}
+        )
+        return rows
 
     def resend(self, notification_id: int) -> None:
         self._request("POST", f"/api/v1/notifications/{notification_id}/resend")

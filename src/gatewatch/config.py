@@ -18,6 +18,7 @@ from gatewatch.escalation.config import PolicyConfig, SchedulerConfig
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matcher
 from gatewatch.notify.config import ChannelConfig, DeliveryConfig
 from gatewatch.oncall.config import PersonConfig, ScheduleConfig
+from gatewatch.passwords import is_password_hash
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
 PathKey = tuple[str | int, ...]
@@ -58,8 +59,34 @@ class TokenConfig(ConfigModel):
     token: str = Field(min_length=16, repr=False)
 
 
+class UserConfig(ConfigModel):
+    """A person who signs in to the web UI with a password (only its hash is stored)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._@-]+$")
+    role: Role
+    password_hash: str = Field(repr=False, description="from `gatewatch hash-password`")
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hashed(cls, value: str) -> str:
+        if not is_password_hash(value):
+            raise ValueError("not a password hash; create one with `gatewatch hash-password`")
+        return value
+
+
 class AuthConfig(ConfigModel):
     tokens: list[TokenConfig] = []
+    users: list[UserConfig] = []
+    session_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        repr=False,
+        description="signs session cookies; default: a key kept in data_dir/session.key",
+    )
+    session_lifetime: Duration = timedelta(hours=12)
+    cookie_secure: bool = Field(
+        default=False, description="send the session cookie over HTTPS only (set behind TLS)"
+    )
 
     @field_validator("tokens")
     @classmethod
@@ -175,6 +202,9 @@ class GatewatchConfig(ConfigModel):
     listen: str = DEFAULT_LISTEN
     external_url: str = f"http://{DEFAULT_LISTEN}"
     data_dir: Path = Path(".gatewatch")
+    runbooks_dir: Path = Field(
+        default=Path("runbooks"), description="Markdown runbooks served at /runbooks/<slug>"
+    )
     storage: StorageConfig = StorageConfig()
     auth: AuthConfig = AuthConfig()
     prometheus: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9090")

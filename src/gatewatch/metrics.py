@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from gatewatch.model import IncidentStatus
+from gatewatch.model import Incident, IncidentStatus
 
 INGEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -117,6 +117,21 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        response_buckets = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
+        self.time_to_acknowledge = Histogram(
+            "gatewatch_incident_time_to_acknowledge_seconds",
+            "From an incident's trigger to its first acknowledgement (MTTA = sum / count)",
+            ["severity", "service"],
+            buckets=response_buckets,
+            registry=self.registry,
+        )
+        self.time_to_resolve = Histogram(
+            "gatewatch_incident_time_to_resolve_seconds",
+            "From an incident's trigger to its resolution (MTTR = sum / count)",
+            ["severity", "service"],
+            buckets=response_buckets,
+            registry=self.registry,
+        )
         self.timer_lateness = Histogram(
             "gatewatch_timer_lateness_seconds",
             "How late escalation timers ran after their due time",
@@ -146,3 +161,13 @@ class Metrics:
 
     def template_errors_for(self, channel: str) -> None:
         self.template_errors.labels(channel).inc()
+
+    def observe_response(self, incident: Incident) -> None:
+        """After an acknowledgement or a resolution: feed the MTTA / MTTR histograms."""
+        labels = (incident.severity, incident.service or "unknown")
+        if incident.status is IncidentStatus.RESOLVED and incident.resolved_at is not None:
+            took = incident.resolved_at - incident.triggered_at
+            self.time_to_resolve.labels(*labels).observe(took.total_seconds())
+        elif incident.status is IncidentStatus.ACKNOWLEDGED and incident.acknowledged_at:
+            took = incident.acknowledged_at - incident.triggered_at
+            self.time_to_acknowledge.labels(*labels).observe(took.total_seconds())

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine
 
@@ -17,11 +17,16 @@ from gatewatch.matchers import Matcher, match_all
 from gatewatch.metrics import Metrics
 from gatewatch.model import AlertBatch, AlertStatus, Incident, StoredAlert, TimelineEvent
 from gatewatch.oncall.rotation import OnCallWindow, Override, on_call_window
+from gatewatch.postmortem.response_times import ResponseTimes, response_times
+from gatewatch.postmortem.review import PAGE_KINDS, Review
 from gatewatch.routing import Router
+from gatewatch.slo.shipped import shipped_specs
+from gatewatch.slo.spec import SloSpec, load_spec
 from gatewatch.store import alerts as alert_store
 from gatewatch.store import incidents as incident_store
 from gatewatch.store import oncall as oncall_store
 from gatewatch.store import outbox
+from gatewatch.store import reviews as review_store
 from gatewatch.store import timers as timer_store
 from gatewatch.store.database import read_transaction, run_transaction
 
@@ -49,15 +54,23 @@ class IncidentEngine:
         """Commit the batch and the pages it causes; only then may the sender get its 2xx."""
         now = self.clock.now()
 
+        closed: list[Incident] = []
+
         def work(connection: Connection) -> IngestResult:
+            closed.clear()
             result = ingest_batch(connection, batch, self.router, self.severities, now)
             for incident_id in result.opened:
                 self.pager.incident_opened(connection, incident_id, now)
             for incident_id in result.closed:
                 self.pager.incident_resolved(connection, incident_id, batch.source, now)
+                incident = incident_store.get_incident(connection, incident_id)
+                if incident is not None:
+                    closed.append(incident)
             return result
 
         result = run_transaction(self.engine, work)
+        for incident in closed:
+            self.metrics.observe_response(incident)
         if result.opened or result.closed:
             self.outbox_written()
         self.metrics.alerts_received.labels(batch.source, AlertStatus.FIRING.value).inc(
@@ -97,6 +110,7 @@ class IncidentEngine:
 
         incident = run_transaction(self.engine, work)
         self.outbox_written()
+        self.metrics.observe_response(incident)
         return incident
 
     def run_due_timers(self) -> int:
@@ -189,6 +203,81 @@ class IncidentEngine:
                 incident=incident,
                 alerts=incident_store.incident_alert_list(connection, incident_id),
                 timeline=incident_store.timeline(connection, incident_id),
+            )
+
+    def review(self, incident_id: int) -> Review:
+        """The incident's post-incident review: its recorded facts and what people wrote."""
+        with read_transaction(self.engine) as connection:
+            incident = incident_store.get_incident(connection, incident_id)
+            if incident is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            stored = review_store.get_review(connection, incident_id)
+            pages = outbox.list_notifications(connection, None, incident_id, 1000)
+            return Review(
+                incident=incident,
+                alerts=incident_store.incident_alert_list(connection, incident_id),
+                timeline=incident_store.timeline(connection, incident_id),
+                pages=sorted(
+                    (n for n in pages if n.kind in PAGE_KINDS), key=lambda n: n.created_at
+                ),
+                text=stored.text if stored else review_store.ReviewText(),
+                items=review_store.list_action_items(connection, incident_id),
+                updated_by=stored.updated_by if stored else None,
+                updated_at=stored.updated_at if stored else None,
+            )
+
+    def save_review(self, incident_id: int, text: review_store.ReviewText, actor: str) -> None:
+        now = self.clock.now()
+
+        def work(connection: Connection) -> None:
+            if incident_store.get_incident(connection, incident_id) is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            review_store.save_review(connection, incident_id, text, actor, now)
+            add_note(connection, incident_id, actor, "Post-incident review updated", now)
+
+        run_transaction(self.engine, work)
+
+    def add_action_item(
+        self, incident_id: int, text: str, owner: str, due: date, actor: str
+    ) -> int:
+        now = self.clock.now()
+
+        def work(connection: Connection) -> int:
+            if incident_store.get_incident(connection, incident_id) is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            return review_store.add_action_item(
+                connection, incident_id, text, owner, due, actor, now
+            )
+
+        return run_transaction(self.engine, work)
+
+    def set_action_item_status(self, item_id: int, status: str) -> None:
+        if not run_transaction(
+            self.engine,
+            lambda connection: review_store.set_action_item_status(connection, item_id, status),
+        ):
+            raise NotFound(f"action item {item_id} does not exist")
+
+    def response_report(self, since: datetime) -> list[ResponseTimes]:
+        with read_transaction(self.engine) as connection:
+            found, _ = incident_store.list_incidents(
+                connection, incident_store.IncidentFilter(triggered_since=since), 100_000, 0
+            )
+        return response_times(found)
+
+    def slo_specs(self) -> list[SloSpec]:
+        """The SLOs this server watches: the configured spec files, or the shipped ones."""
+        paths = self.config.slo.specs
+        return [load_spec(path) for path in paths] if paths else shipped_specs()
+
+    def escalation(
+        self, incident_id: int
+    ) -> tuple[timer_store.EscalationPlan | None, list[timer_store.TimerState]]:
+        """The plan the incident froze at open and its timers: who was paged, who is next."""
+        with read_transaction(self.engine) as connection:
+            return (
+                timer_store.load_plan(connection, incident_id),
+                timer_store.incident_timers(connection, incident_id),
             )
 
     def alerts(self, status: AlertStatus | None, matchers: list[Matcher]) -> list[StoredAlert]:

@@ -17,7 +17,6 @@ from gatewatch.rules.packs import (
     render_pack,
 )
 from gatewatch.rules.promtool import run_tool
-from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
 from gatewatch.slo.shipped import shipped_slo_packs
 
@@ -247,11 +246,3 @@ def test_kubernetes_manifests_are_generated_and_valid(tmp_path: Path) -> None:
             config = tmp_path / "alertmanager.yml"
             config.write_text(document["stringData"]["alertmanager.yaml"])
             assert "SUCCESS" in run_tool("amtool", "check-config", str(config))
-
-
-def test_runbook_index_lists_every_linked_slug() -> None:
-    index = (HERE.parents[1] / "runbooks" / "index.md").read_text()
-    assert index == runbook_index(), "regenerate: gatewatch rules runbooks"
-    for name in pack_names():
-        for slug in load_pack(name).runbook_slugs():
-            assert f"| {slug} |" in index

@@ -20,6 +20,7 @@ from gatewatch.drills.timing import StackTimings
 from gatewatch.errors import GatewatchError
 from gatewatch.notify.slack import ACK_ACTION
 from gatewatch.notify.slack_signature import slack_signature
+from gatewatch.timestamps import parse_rfc3339
 
 POLL = 0.2
 TRIGGER_EVENTS = {"trigger", "post", "mail"}  # as the stand-ins label a first message
@@ -433,12 +434,7 @@ class DrillRunner:
 
 
 def _wall(stamp: str) -> float:
-    """Unix time of an RFC 3339 stamp; Prometheus gives nanoseconds, Python takes micro."""
-    head, dot, tail = stamp.replace("Z", "+00:00").partition(".")
-    if dot:
-        digits = "".join(c for c in tail if c.isdigit())
-        head += "." + digits[:6] + tail[len(digits) :]
-    return datetime.fromisoformat(head).timestamp()
+    return parse_rfc3339(stamp).timestamp()
 
 
 def _previous_was_pending(scenario: Scenario, step: Step) -> bool:

@@ -15,6 +15,8 @@ from gatewatch.rules.alertmanager_config import alertmanager_config
 from gatewatch.rules.testing import build_packs
 from gatewatch.stack.supervisor import Component
 
+RUNBOOKS = Path("runbooks")  # the project's runbooks, when run from a checkout
+
 
 @dataclass(frozen=True)
 class StackPorts:
@@ -199,6 +201,7 @@ def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> 
         "listen": f"127.0.0.1:{ports.gatewatch}",
         "external_url": gatewatch_url,
         "data_dir": str(data),
+        "runbooks_dir": str(RUNBOOKS.resolve()),
         "storage": {"url": f"sqlite:///{data / 'gatewatch.db'}"},
         "auth": {
             "tokens": [

@@ -2,9 +2,20 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, TimelineEvent
 from gatewatch.store.alerts import alert_from_row
@@ -148,19 +159,22 @@ class IncidentFilter:
     statuses: tuple[IncidentStatus, ...] = ()
     severities: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
+    triggered_since: datetime | None = None
 
 
 def list_incidents(
     connection: Connection, filters: IncidentFilter, limit: int, offset: int
 ) -> tuple[list[Incident], int]:
     """A page of incidents, newest first, and the total matching the filter."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if filters.statuses:
         conditions.append(incidents.c.status.in_([status.value for status in filters.statuses]))
     if filters.severities:
         conditions.append(incidents.c.severity.in_(filters.severities))
     if filters.services:
         conditions.append(incidents.c.service.in_(filters.services))
+    if filters.triggered_since is not None:
+        conditions.append(incidents.c.triggered_at >= filters.triggered_since)
     where = and_(*conditions) if conditions else None
     query = select(incidents).order_by(incidents.c.id.desc()).limit(limit).offset(offset)
     count = select(func.count()).select_from(incidents)

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -173,6 +174,35 @@ oncall_overrides = Table(
     Column("person_id", String(255), nullable=False),
     Column("starts_at", UTCDateTime, nullable=False),
     Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Post-incident reviews: one per incident, written by people after it is resolved.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("incident_id", Integer, ForeignKey("incidents.id"), primary_key=True),
+    Column("summary", Text, nullable=False),
+    Column("impact", Text, nullable=False),
+    Column("root_cause", Text, nullable=False),
+    Column("resolution", Text, nullable=False),
+    Column("went_well", Text, nullable=False),
+    Column("went_wrong", Text, nullable=False),
+    Column("lessons", Text, nullable=False),
+    Column("updated_by", String(255), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+action_items = Table(
+    "action_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("owner", String(255), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("status", String(16), nullable=False),
     Column("created_by", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )

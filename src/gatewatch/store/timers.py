@@ -148,3 +148,23 @@ def cancel_pending(
 def pending_count(connection: Connection) -> int:
     query = select(func.count()).select_from(timers).where(timers.c.status == PENDING)
     return int(connection.execute(query).scalar_one())
+
+
+@dataclass(frozen=True)
+class TimerState:
+    kind: str
+    step: int | None
+    cycle: int
+    due_at: datetime
+    status: str
+    outcome: str | None
+
+
+def incident_timers(connection: Connection, incident_id: int) -> list[TimerState]:
+    """Every timer of an incident, done or not, in due order: its escalation so far."""
+    rows = connection.execute(
+        select(timers)
+        .where(timers.c.incident_id == incident_id)
+        .order_by(timers.c.due_at, timers.c.id)
+    )
+    return [TimerState(r.kind, r.step, r.cycle, r.due_at, r.status, r.outcome) for r in rows]

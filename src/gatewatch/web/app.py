@@ -19,12 +19,11 @@ from gatewatch.escalation.scheduler import run_workers
 from gatewatch.notify.dispatcher import HTTP_LIMITS, Dispatcher, build_channels
 from gatewatch.service import IncidentEngine
 from gatewatch.slo.monitor import SloMonitor
-from gatewatch.slo.shipped import shipped_specs
-from gatewatch.slo.spec import load_spec
 from gatewatch.store.database import DatabaseUnavailable, ping
-from gatewatch.web import incidents_api, ingest, paging_api
+from gatewatch.web import incidents_api, ingest, paging_api, reviews_api
 from gatewatch.web.auth import Forbidden, TokenAuthenticator, Unauthorized
 from gatewatch.web.schemas import ErrorBody, ErrorDetail
+from gatewatch.web.ui.mount import install_console
 
 
 def _error(
@@ -119,12 +118,7 @@ async def _background_workers(app: FastAPI) -> AsyncIterator[None]:
         )
         monitor = None
         if engine.config.slo.enabled:
-            specs = (
-                [load_spec(path) for path in engine.config.slo.specs]
-                if engine.config.slo.specs
-                else shipped_specs()
-            )
-            monitor = SloMonitor(engine, specs)
+            monitor = SloMonitor(engine, engine.slo_specs())
         task = asyncio.create_task(run_workers(engine, dispatcher, stop, wake, monitor))
         try:
             yield
@@ -145,6 +139,8 @@ def create_app(engine: IncidentEngine, workers: bool = False) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(incidents_api.router)
     app.include_router(paging_api.router)
+    app.include_router(reviews_api.router)
+    install_console(app, engine.config)
     _install_error_handlers(app, engine)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 

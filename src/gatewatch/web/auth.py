@@ -3,10 +3,12 @@
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from gatewatch.config import ROLE_PERMISSIONS, Permission, Role, TokenConfig
+from gatewatch.web.schemas import ErrorBody
 
 
 class Unauthorized(Exception):
@@ -51,3 +53,11 @@ def require(permission: Permission) -> Callable[[Request], Principal]:
         return principal
 
     return dependency
+
+
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Responder = Annotated[Principal, Depends(require(Permission.RESPOND))]
+# The error bodies every authenticated endpoint may answer with (for the OpenAPI document).
+API_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422, 503)
+}

@@ -2,19 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
-from gatewatch.config import Permission
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matchers
 from gatewatch.model import AlertStatus, IncidentStatus
 from gatewatch.store.incidents import IncidentFilter
-from gatewatch.web.auth import Principal, require
+from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.context import engine_of
 from gatewatch.web.schemas import (
     ActionRequest,
     AlertList,
     AlertOut,
-    ErrorBody,
     IncidentDetailOut,
     IncidentOut,
     IncidentPage,
@@ -23,11 +21,6 @@ from gatewatch.web.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
-Reader = Annotated[Principal, Depends(require(Permission.READ))]
-Responder = Annotated[Principal, Depends(require(Permission.RESPOND))]
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422, 503)
-}
 OPEN = "open"
 
 
@@ -53,7 +46,7 @@ def _statuses(values: list[str]) -> tuple[IncidentStatus, ...]:
     return tuple(statuses)
 
 
-@router.get("/incidents", response_model=IncidentPage, responses=_ERRORS)
+@router.get("/incidents", response_model=IncidentPage, responses=API_ERRORS)
 def list_incidents(
     request: Request,
     _caller: Reader,
@@ -70,12 +63,12 @@ def list_incidents(
     )
 
 
-@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut, responses=_ERRORS)
+@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut, responses=API_ERRORS)
 def get_incident(request: Request, incident_id: int, _caller: Reader) -> IncidentDetailOut:
     return IncidentDetailOut.of_detail(engine_of(request).incident_detail(incident_id))
 
 
-@router.post("/incidents/{incident_id}/ack", response_model=IncidentOut, responses=_ERRORS)
+@router.post("/incidents/{incident_id}/ack", response_model=IncidentOut, responses=API_ERRORS)
 def acknowledge_incident(
     request: Request,
     incident_id: int,
@@ -86,7 +79,7 @@ def acknowledge_incident(
     return IncidentOut.of(engine_of(request).acknowledge(incident_id, caller.name, note))
 
 
-@router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut, responses=_ERRORS)
+@router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut, responses=API_ERRORS)
 def resolve_incident(
     request: Request,
     incident_id: int,
@@ -101,7 +94,7 @@ def resolve_incident(
     "/incidents/{incident_id}/notes",
     response_model=TimelineEventOut,
     status_code=201,
-    responses=_ERRORS,
+    responses=API_ERRORS,
 )
 def add_note(
     request: Request, incident_id: int, caller: Responder, note: NoteRequest
@@ -119,7 +112,7 @@ def _matchers(filters: list[str]) -> list[Matcher]:
     return matchers
 
 
-@router.get("/alerts", response_model=AlertList, responses=_ERRORS, tags=["alerts"])
+@router.get("/alerts", response_model=AlertList, responses=API_ERRORS, tags=["alerts"])
 def list_alerts(
     request: Request,
     _caller: Reader,

@@ -5,27 +5,20 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from gatewatch.config import Permission
 from gatewatch.errors import Conflict, NotFound
 from gatewatch.notify.slack import ACK_ACTION, RESOLVE_ACTION
 from gatewatch.notify.slack_signature import InvalidSlackSignature, verify_slack_request
 from gatewatch.oncall.rotation import OnCallWindow, Override
 from gatewatch.service import IncidentEngine
 from gatewatch.store.outbox import Notification
-from gatewatch.web.auth import Principal, Unauthorized, require
+from gatewatch.web.auth import API_ERRORS, Reader, Responder, Unauthorized
 from gatewatch.web.context import engine_of
-from gatewatch.web.schemas import ErrorBody
 
 router = APIRouter(prefix="/api/v1", tags=["paging"])
-Reader = Annotated[Principal, Depends(require(Permission.READ))]
-Responder = Annotated[Principal, Depends(require(Permission.RESPOND))]
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)
-}
 SLACK_BODY_LIMIT = 1024 * 1024
 
 
@@ -108,7 +101,7 @@ def _window(engine: IncidentEngine, window: OnCallWindow) -> OnCallOut:
     )
 
 
-@router.get("/oncall", response_model=list[OnCallOut], responses=_ERRORS)
+@router.get("/oncall", response_model=list[OnCallOut], responses=API_ERRORS)
 def on_call(
     request: Request,
     _caller: Reader,
@@ -121,7 +114,7 @@ def on_call(
 
 
 @router.get(
-    "/schedules/{schedule_id}/overrides", response_model=list[OverrideOut], responses=_ERRORS
+    "/schedules/{schedule_id}/overrides", response_model=list[OverrideOut], responses=API_ERRORS
 )
 def list_overrides(request: Request, schedule_id: str, _caller: Reader) -> list[OverrideOut]:
     return [OverrideOut.of(o) for o in engine_of(request).overrides(schedule_id)]
@@ -131,7 +124,7 @@ def list_overrides(request: Request, schedule_id: str, _caller: Reader) -> list[
     "/schedules/{schedule_id}/overrides",
     response_model=OverrideOut,
     status_code=201,
-    responses=_ERRORS,
+    responses=API_ERRORS,
 )
 def add_override(
     request: Request, schedule_id: str, body: OverrideIn, caller: Responder
@@ -142,12 +135,12 @@ def add_override(
     return OverrideOut.of(override)
 
 
-@router.delete("/overrides/{override_id}", status_code=204, responses=_ERRORS)
+@router.delete("/overrides/{override_id}", status_code=204, responses=API_ERRORS)
 def delete_override(request: Request, override_id: int, _caller: Responder) -> None:
     engine_of(request).delete_override(override_id)
 
 
-@router.get("/notifications", response_model=list[NotificationOut], responses=_ERRORS)
+@router.get("/notifications", response_model=list[NotificationOut], responses=API_ERRORS)
 def notifications(
     request: Request,
     _caller: Reader,
@@ -159,7 +152,7 @@ def notifications(
     return [NotificationOut.of(n) for n in found]
 
 
-@router.post("/notifications/{notification_id}/resend", status_code=202, responses=_ERRORS)
+@router.post("/notifications/{notification_id}/resend", status_code=202, responses=API_ERRORS)
 def resend(request: Request, notification_id: int, _caller: Responder) -> dict[str, str]:
     engine_of(request).resend(notification_id)
     return {"status": "queued"}
@@ -171,7 +164,7 @@ def _slack_actor(engine: IncidentEngine, user: dict[str, Any]) -> str:
     return person.id if person else f"slack:{user.get('username') or user_id}"
 
 
-@router.post("/webhooks/slack/actions", tags=["ingest"], responses=_ERRORS)
+@router.post("/webhooks/slack/actions", tags=["ingest"], responses=API_ERRORS)
 async def slack_actions(request: Request) -> dict[str, str]:
     """Slack's interactivity request for the Acknowledge / Resolve buttons, signature checked."""
     engine = engine_of(request)

@@ -1,0 +1,98 @@
+"""Post-incident reviews, action items and response-time reports over HTTP."""
+
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+from gatewatch.durations import parse_duration
+from gatewatch.postmortem.review import render_review
+from gatewatch.store.reviews import ReviewText
+from gatewatch.web.auth import API_ERRORS, Reader, Responder
+from gatewatch.web.context import engine_of
+from gatewatch.web.incidents_api import InvalidQuery
+
+router = APIRouter(prefix="/api/v1", tags=["reviews"])
+TEXT = Field(default="", max_length=20_000)
+
+
+class ReviewIn(BaseModel):
+    summary: str = TEXT
+    impact: str = TEXT
+    root_cause: str = TEXT
+    resolution: str = TEXT
+    went_well: str = TEXT
+    went_wrong: str = TEXT
+    lessons: str = TEXT
+
+
+class ActionItemIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    owner: str = Field(min_length=1, max_length=255)
+    due: date
+
+
+class ActionItemStatus(BaseModel):
+    status: Literal["open", "done"]
+
+
+class ResponseTimesOut(BaseModel):
+    severity: str
+    service: str
+    incidents: int
+    acknowledged: int
+    resolved: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+    p90_tta_seconds: float | None
+    p90_ttr_seconds: float | None
+
+
+@router.get(
+    "/incidents/{incident_id}/postmortem", response_class=PlainTextResponse, responses=API_ERRORS
+)
+def postmortem(request: Request, incident_id: int, _caller: Reader) -> PlainTextResponse:
+    """The review as Markdown, from the shipped template, pre-filled from the incident."""
+    text = render_review(engine_of(request).review(incident_id))
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+
+
+@router.put("/incidents/{incident_id}/review", status_code=204, responses=API_ERRORS)
+def save_review(request: Request, incident_id: int, body: ReviewIn, caller: Responder) -> None:
+    engine_of(request).save_review(incident_id, ReviewText(**body.model_dump()), caller.name)
+
+
+@router.post("/incidents/{incident_id}/action-items", status_code=201, responses=API_ERRORS)
+def add_action_item(
+    request: Request, incident_id: int, body: ActionItemIn, caller: Responder
+) -> dict[str, int]:
+    item = engine_of(request).add_action_item(
+        incident_id, body.text, body.owner, body.due, caller.name
+    )
+    return {"id": item}
+
+
+@router.put("/action-items/{item_id}/status", status_code=204, responses=API_ERRORS)
+def set_status(request: Request, item_id: int, body: ActionItemStatus, _caller: Responder) -> None:
+    engine_of(request).set_action_item_status(item_id, body.status)
+
+
+@router.get("/reports/response-times", response_model=list[ResponseTimesOut], responses=API_ERRORS)
+def response_times_report(
+    request: Request,
+    _caller: Reader,
+    since: Annotated[str, Query(description="a duration back from now, e.g. 30d")] = "30d",
+) -> list[ResponseTimesOut]:
+    """MTTA and MTTR per severity and service, over incidents triggered since then."""
+    try:
+        back = parse_duration(since)
+    except ValueError as exc:
+        raise InvalidQuery("query.since", str(exc)) from None
+    if back <= timedelta(0):
+        raise InvalidQuery("query.since", "must be a positive duration such as 30d")
+    engine = engine_of(request)
+    rows = engine.response_report(engine.clock.now() - back)
+    return [ResponseTimesOut(**asdict(row)) for row in rows]

@@ -1,0 +1,48 @@
+"""Runbooks at /runbooks/<slug>: the Markdown files of the runbooks folder, rendered without
+raw HTML (a runbook cannot inject script into the console)."""
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from gatewatch.rules.runbook_index import INDEX, runbook_title
+from gatewatch.web.auth import Principal
+from gatewatch.web.context import engine_of
+from gatewatch.web.ui.render import markdown, page
+from gatewatch.web.ui.session import current_user
+
+router = APIRouter(include_in_schema=False)
+User = Annotated[Principal, Depends(current_user)]
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _folder(request: Request) -> Path:
+    return Path(engine_of(request).config.runbooks_dir)
+
+
+@router.get("/runbooks")
+def runbook_list(request: Request, user: User) -> HTMLResponse:
+    folder = _folder(request)
+    index = folder / INDEX
+    body = markdown.render(index.read_text(encoding="utf-8")) if index.exists() else ""
+    return page(request, "runbook.html", user, "Runbooks", body=Markup(body))
+
+
+@router.get("/runbooks/{slug}")
+def runbook(request: Request, slug: str, user: User) -> HTMLResponse:
+    path = _folder(request) / f"{slug}.md"
+    if not SLUG.match(slug) or not path.is_file():
+        return page(
+            request,
+            "message.html",
+            user,
+            "No such runbook",
+            404,
+            message=f"There is no runbook {slug!r}; every alert's runbook_url should have one.",
+        )
+    body = markdown.render(path.read_text(encoding="utf-8"))
+    return page(request, "runbook.html", user, runbook_title(path), body=Markup(body))

@@ -1,0 +1,219 @@
+"""The on-call console without a browser: sign-in, roles, CSRF, the pages' content, the
+actions behind the buttons, runbooks, post-incident reviews and response-time reporting
+(on SQLite and PostgreSQL)."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from gatewatch.passwords import hash_password
+from tests.conftest import TOKENS, ApiFactory, auth
+from tests.support.clock import ManualClock
+from tests.support.payloads import webhook, webhook_alert
+
+RUNBOOKS = Path(__file__).parents[2] / "runbooks"
+PASSWORD = "correct horse battery staple"
+LOSS = {
+    "alertname": "HighMessageLossRate",
+    "severity": "critical",
+    "service": "im-gateway",
+    "instance": "gw-1:8080",
+}
+LATENCY = {"alertname": "HighMessageDeliveryLatency", "severity": "P1", "service": "im-gateway"}
+
+
+def _console(make_api: ApiFactory) -> TestClient:
+    return make_api(
+        auth={
+            "tokens": [
+                {"name": "alertmanager", "role": "ingest", "token": TOKENS["ingest"]},
+                {"name": "viewer-vic", "role": "viewer", "token": TOKENS["viewer"]},
+                {"name": "admin-ann", "role": "admin", "token": TOKENS["admin"]},
+            ],
+            "users": [
+                {"name": "rita", "role": "responder", "password_hash": hash_password(PASSWORD)}
+            ],
+        },
+        runbooks_dir=str(RUNBOOKS),
+        routes=[{"name": "all", "matchers": [], "group_by": ["alertname"]}],
+    )
+
+
+def _fire(api: TestClient, labels: dict[str, str], status: str = "firing") -> None:
+    alert = webhook_alert(
+        labels,
+        status=status,
+        annotations={"summary": "loss", "runbook_url": "/runbooks/message-loss"},
+    )
+    if status == "resolved":
+        alert["endsAt"] = "2026-11-22T10:30:00Z"
+    answer = api.post(
+        "/api/v1/webhooks/alertmanager",
+        headers=auth("ingest"),
+        json=webhook([alert], group_key=labels["alertname"]),
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def _sign_in(api: TestClient, **form: str) -> str:
+    answer = api.post("/ui/login", data={"next": "/ui/incidents", **form})
+    assert answer.status_code == 200 and answer.url.path == "/ui/incidents", answer.text
+    return _csrf(answer.text)
+
+
+def test_pages_need_a_session_and_sign_in_takes_you_back(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    first = api.get("/ui/oncall", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/ui/login?next=/ui/oncall"
+    assert api.get("/").url.path == "/ui/login"
+    refused = api.post("/ui/login", data={"user": "rita", "password": "wrong"})
+    assert refused.status_code == 401 and "Wrong user, password or token" in refused.text
+    ingest_only = api.post("/ui/login", data={"token": TOKENS["ingest"]})
+    assert ingest_only.status_code == 401
+    answer = api.post(
+        "/ui/login",
+        data={"user": "rita", "password": PASSWORD, "next": "/ui/oncall"},
+        follow_redirects=False,
+    )
+    cookie = answer.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    assert api.get(answer.headers["location"]).url.path == "/ui/oncall"
+    offsite = api.post("/ui/login", data={"token": TOKENS["admin"], "next": "//evil.example"})
+    assert offsite.url.path == "/ui/"
+
+
+def test_header_shows_firing_alerts_by_severity(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    _sign_in(api, token=TOKENS["viewer"])
+    assert "all clear" in api.get("/ui/").text
+    _fire(api, LOSS)
+    _fire(api, LATENCY)
+    page = api.get("/ui/").text
+    status = re.search(r'<a id="status"[^>]*class="(\w+)"[^>]*>(.*?)</a>', page, re.S)
+    assert status and status.group(1) == "firing"
+    assert re.sub(r"\s+", " ", status.group(2)).strip() == "🚨 1 critical · 1 P1"
+    assert "HighMessageLossRate" in page and "HighMessageDeliveryLatency" in page
+    only_loss = api.get("/ui/", params={"filter": 'severity="critical"'}).text
+    assert "HighMessageLossRate" in only_loss and "HighMessageDeliveryLatency" not in only_loss
+    bad = api.get("/ui/", params={"filter": "severity=="})
+    assert bad.status_code == 422 and "filter:" in bad.text
+
+
+def test_responder_works_an_incident_from_the_page(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    _fire(api, LOSS)
+    csrf = _sign_in(api, user="rita", password=PASSWORD)
+    incident = api.get("/ui/incidents/1").text
+    assert "Acknowledge" in incident and "/runbooks/message-loss" in incident
+    forged = api.post("/ui/incidents/1/ack", data={"csrf": "forged"})
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    acked = api.post("/ui/incidents/1/ack", data={"csrf": csrf})
+    assert "acknowledged: escalation stopped" in acked.text
+    assert re.search(r'id="incident-status"[^>]*>acknowledged<', acked.text)
+    noted = api.post("/ui/incidents/1/note", data={"csrf": csrf, "text": "breaker open"})
+    assert "rita</strong> breaker open" in noted.text
+    resolved = api.post("/ui/incidents/1/resolve", data={"csrf": csrf})
+    assert re.search(r'id="incident-status"[^>]*>resolved<', resolved.text)
+    detail = api.get("/api/v1/incidents/1", headers=auth("viewer")).json()
+    assert (detail["acknowledged_by"], detail["resolved_by"]) == ("rita", "rita")
+
+
+def test_viewer_may_read_but_not_act(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    _fire(api, LOSS)
+    csrf = _sign_in(api, token=TOKENS["viewer"])
+    page = api.get("/ui/incidents/1").text
+    assert "Acknowledge" not in page
+    refused = api.post("/ui/incidents/1/ack", data={"csrf": csrf})
+    assert refused.status_code == 403 and "may not respond" in refused.text
+    assert api.get("/api/v1/incidents/1", headers=auth("viewer")).json()["status"] == "triggered"
+
+
+def test_runbooks_render_and_unknown_slugs_are_refused(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    _sign_in(api, token=TOKENS["viewer"])
+    page = api.get("/runbooks/message-loss")
+    assert page.status_code == 200
+    assert "<h1>Message loss</h1>" in page.text and "<code>HighMessageLossRate</code>" in page.text
+    assert api.get("/runbooks").text.count('href="') > 40
+    assert api.get("/runbooks/no-such-thing").status_code == 404
+    assert api.get("/runbooks/..%2Fpyproject").status_code == 404
+
+
+def test_review_is_prefilled_editable_and_exported(
+    make_api: ApiFactory, clock: ManualClock
+) -> None:
+    api = _console(make_api)
+    _fire(api, LOSS)
+    csrf = _sign_in(api, user="rita", password=PASSWORD)
+    clock.advance(timedelta(seconds=240))
+    api.post("/ui/incidents/1/ack", data={"csrf": csrf})
+    clock.advance(timedelta(seconds=600))
+    _fire(api, LOSS, status="resolved")
+    fields = {"summary": "2 % of messages were lost", "root_cause": "MySQL disk full"}
+    saved = api.post("/ui/incidents/1/review", data={"csrf": csrf, **fields})
+    assert "Review saved." in saved.text
+    added = api.post(
+        "/ui/incidents/1/action-items",
+        data={
+            "csrf": csrf,
+            "text": "Alert on MySQL disk at 80 %",
+            "owner": "bob",
+            "due": "2026-12-01",
+        },
+    )
+    assert "Action item added for bob" in added.text
+    document = api.get("/api/v1/incidents/1/postmortem", headers=auth("viewer"))
+    assert document.headers["content-type"].startswith("text/markdown")
+    text = document.text
+    assert "# Post-incident review: #1" in text
+    assert "2 % of messages were lost" in text and "MySQL disk full" in text
+    assert "by rita (4 min 0 s after trigger)" in text
+    assert "(14 min 0 s after trigger)" in text
+    assert "| Alert on MySQL disk at 80 % | bob | 2026-12-01 | open |" in text
+    assert "`HighMessageLossRate` (resolved)" in text
+    assert "Post-incident review updated" in text  # the timeline records the edit
+    item = re.search(r'action="/ui/action-items/(\d+)/status"', added.text)
+    assert item
+    done = api.post(
+        f"/ui/action-items/{item.group(1)}/status",
+        data={"csrf": csrf, "incident": "1", "status": "done"},
+    )
+    assert (
+        "is done" in done.text
+        and "| done |" in api.get("/api/v1/incidents/1/postmortem", headers=auth("viewer")).text
+    )
+
+
+def test_response_times_report_and_histograms(make_api: ApiFactory, clock: ManualClock) -> None:
+    api = _console(make_api)
+    _fire(api, LOSS)
+    clock.advance(timedelta(seconds=120))
+    assert api.post("/api/v1/incidents/1/ack", headers=auth("admin")).status_code == 200
+    clock.advance(timedelta(seconds=180))
+    _fire(api, LOSS, status="resolved")
+    _fire(api, LATENCY)
+    rows = api.get(
+        "/api/v1/reports/response-times", params={"since": "30d"}, headers=auth("viewer")
+    ).json()
+    by_severity = {row["severity"]: row for row in rows}
+    assert by_severity["critical"]["mtta_seconds"] == 120
+    assert by_severity["critical"]["mttr_seconds"] == 300
+    assert by_severity["P1"]["acknowledged"] == 0 and by_severity["P1"]["mttr_seconds"] is None
+    bad = api.get(
+        "/api/v1/reports/response-times", params={"since": "soon"}, headers=auth("viewer")
+    )
+    assert bad.status_code == 422 and bad.json()["details"][0]["path"] == "query.since"
+    metrics = api.get("/metrics").text
+    critical = '{service="im-gateway",severity="critical"}'
+    assert f"gatewatch_incident_time_to_acknowledge_seconds_sum{critical} 120.0" in metrics
+    assert f"gatewatch_incident_time_to_resolve_seconds_count{critical} 1.0" in metrics
