@@ -5,8 +5,9 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 # Real parts the tests and the stack run: Prometheus/promtool, Alertmanager/amtool, Redis,
-# PostgreSQL. Installed from Debian's packages when missing, never downloaded by hand.
-APT_PACKAGES := prometheus prometheus-alertmanager redis-server postgresql
+# PostgreSQL, and Chromium for the browser tests (Playwright drives it; no browser download).
+# Installed from Debian's packages when missing, never downloaded by hand.
+APT_PACKAGES := prometheus prometheus-alertmanager redis-server postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= auto
 
@@ -48,4 +49,4 @@ bench: setup
 	$(BIN)/python -m bench.gateway
 
 clean:
-	rm -rf $(VENV) .gatewatch .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) .gatewatch .pytest_cache .mypy_cache .ruff_cache src/*.egg-info test-artifacts

@@ -62,9 +62,10 @@ def up(
             component.name, component.url or "-", str(component.pid), str(component.log_file)
         )
     out.print(table)
+    console = next(c.url for c in components if c.name == "gatewatch")
     out.print(
-        f"admin token: {data / 'admin.token'} · state: {data / 'stack.json'} · "
-        "Ctrl-C stops everything"
+        f"console: {console}/ui/ (sign in with the token in {data / 'admin.token'}) · "
+        f"state: {data / 'stack.json'} · Ctrl-C stops everything"
     )
     supervisor.watch()
     supervisor.stop_all()

@@ -1,5 +1,6 @@
 """`gatewatch slo status` against a live Prometheus that evaluates the generated SLO rules."""
 
+import itertools
 import json
 import subprocess
 import sys
@@ -22,10 +23,12 @@ from gatewatch.clock import SystemClock
 from gatewatch.config import GatewatchConfig
 from gatewatch.rules.packs import render_pack
 from gatewatch.service import IncidentEngine
+from gatewatch.slo.burndown import budget_history
 from gatewatch.slo.monitor import SloMonitor
 from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.store.incidents import IncidentFilter
+from gatewatch.web.ui.charts import budget_chart
 from tests.support.ports import free_port
 from tests.support.processes import PrometheusProcess
 from tests.support.waiting import eventually
@@ -123,9 +126,24 @@ def test_status_reports_the_budget_the_error_rate_implies(tmp_path: Path, export
             'im_gateway_message_delivery_latency_seconds has no bucket le=~"0\\\\.2(0*)?" '
             "(buckets: +Inf, 0.1, 0.25, 1.0)"
         ]
+        _burn_down_follows_the_budget(prometheus, expected_remaining)
         _monitor_pages_the_consumed_budget(prometheus, tmp_path)
     finally:
         prometheus.stop()
+
+
+def _burn_down_follows_the_budget(prometheus: PrometheusProcess, expected: float) -> None:
+    """The chart's series is Prometheus's own history of the period ratio."""
+    spec = next(s for s in shipped_specs() if s.service == "im-gateway")
+    slo = next(s for s in spec.slos if s.name == "message-loss")
+    with httpx.Client(timeout=5) as http:
+        points = budget_history(prometheus.url, spec, slo, http, span_seconds=20)
+    assert len(points) >= 2
+    assert points[-1].remaining == pytest.approx(expected, abs=0.05)
+    assert all(a.at < b.at for a, b in itertools.pairwise(points))
+    chart = str(budget_chart(points))
+    assert chart.count(",") >= len(points) and "<polyline" in chart
+    assert f"{points[-1].remaining * 100:.1f} % of the error budget left" in chart
 
 
 def _monitor_pages_the_consumed_budget(prometheus: PrometheusProcess, tmp_path: Path) -> None:

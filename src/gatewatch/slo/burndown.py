@@ -20,10 +20,16 @@ class BudgetPoint:
 
 
 def budget_history(
-    prometheus_url: str, spec: SloSpec, slo: Slo, http: httpx.Client, now: float | None = None
+    prometheus_url: str,
+    spec: SloSpec,
+    slo: Slo,
+    http: httpx.Client,
+    now: float | None = None,
+    span_seconds: float = PERIOD_DAYS * 86400,
 ) -> list[BudgetPoint]:
+    """Budget left at POINTS moments over the last `span_seconds` (default: the period)."""
     end = now if now is not None else time.time()
-    start = end - PERIOD_DAYS * 86400
+    start = end - span_seconds
     query = f'slo:sli_error:ratio_rate{PERIOD}{{sloth_id="{slo_id(spec, slo)}"}}'
     try:
         response = http.get(

@@ -2,6 +2,7 @@
 has paged, was cancelled by an acknowledgement, or is next (and when)."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from gatewatch.config import GatewatchConfig
 from gatewatch.store.timers import CANCELLED, DONE, EscalationPlan, TimerState
@@ -27,27 +28,34 @@ def _target(config: GatewatchConfig, target: str) -> str:
 def escalation_steps(
     config: GatewatchConfig, plan: EscalationPlan | None, timers: list[TimerState]
 ) -> list[StepView]:
+    """One line per step of the first cycle, plus any repeat cycles that have timers."""
     if plan is None:
         return []
     steps = plan.plan["steps"]
+    by_step = {(t.step, t.cycle): t for t in timers if t.kind == "step" and t.step is not None}
+    cycles = sorted({cycle for _, cycle in by_step} | {0})
     views = []
     seen_next = False
-    for timer in timers:
-        if timer.kind != "step" or timer.step is None or timer.step >= len(steps):
-            continue
-        targets = ", ".join(_target(config, t) for t in steps[timer.step]["targets"])
-        if timer.status == DONE:
-            state, text = "done", f"paged: {timer.outcome or 'sent'}"
-        elif timer.status == CANCELLED:
-            state, text = "cancelled", timer.outcome or "cancelled"
-        elif not seen_next:
-            state, text, seen_next = "next", "next", True
-        else:
-            state, text = "later", "later"
-        cycle = f" (repeat {timer.cycle})" if timer.cycle else ""
-        views.append(
-            StepView(
-                f"step {timer.step + 1}{cycle} at {format_utc(timer.due_at)}", targets, state, text
+    for cycle in cycles:
+        for index, step in enumerate(steps):
+            timer = by_step.get((index, cycle))
+            if timer is None and cycle:
+                continue
+            due = timer.due_at if timer else plan.started_at + timedelta(seconds=step["after"])
+            if timer is None:
+                # A step due at once runs in the transaction that opens the incident.
+                state, text = ("done", "paged") if not step["after"] else ("later", "not set")
+            elif timer.status == DONE:
+                state, text = "done", f"paged: {timer.outcome}" if timer.outcome else "paged"
+            elif timer.status == CANCELLED:
+                state, text = "cancelled", timer.outcome or "cancelled"
+            elif not seen_next:
+                state, text, seen_next = "next", "next", True
+            else:
+                state, text = "later", "later"
+            repeat = f" (repeat {cycle})" if cycle else ""
+            targets = ", ".join(_target(config, t) for t in step["targets"])
+            views.append(
+                StepView(f"step {index + 1}{repeat} at {format_utc(due)}", targets, state, text)
             )
-        )
     return views

@@ -26,7 +26,7 @@ NAV = [
     ("/ui/oncall", "On call"),
     ("/ui/slos", "SLOs"),
     ("/ui/notifications", "Notifications"),
-    ("/runbooks", "Runbooks"),
+    ("/runbooks/", "Runbooks"),
 ]
 
 # Runbooks and reviews: CommonMark with tables, raw HTML off (no script from a document).

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from gatewatch.rules.runbook_index import INDEX, runbook_title
@@ -25,6 +25,12 @@ def _folder(request: Request) -> Path:
 
 
 @router.get("/runbooks")
+def runbooks_folder() -> RedirectResponse:
+    """The index's links are relative (they work on GitHub too): serve it as a folder."""
+    return RedirectResponse("/runbooks/", status_code=308)
+
+
+@router.get("/runbooks/")
 def runbook_list(request: Request, user: User) -> HTMLResponse:
     folder = _folder(request)
     index = folder / INDEX
