@@ -211,3 +211,12 @@ def test_page_to_acknowledged_to_silenced_to_review(
         expect(page.locator(".flash.error")).to_have_count(0)
         _shot(page, name)
     expect(page.locator("main")).to_contain_text("breaker open, MySQL disk being grown")
+    page.click("button:has-text('Expire')")
+    expect(page.locator(".flash")).to_contain_text("expired")
+    states = [s["status"]["state"] for s in httpx.get(f"{alertmanager.url}/api/v2/silences").json()]
+    assert states == ["expired"]
+
+    page.emulate_media(color_scheme="dark")
+    page.goto(f"{server.url}/ui/incidents/1")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(17, 20, 24)"
+    _shot(page, "13-incident-dark")

@@ -164,3 +164,42 @@ def test_serve_without_config_makes_a_private_admin_token(tmp_path: Path) -> Non
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_postmortem_and_report(server: GatewatchProcess, tmp_path: Path) -> None:
+    labels = {"alertname": "IMGatewayServiceDown", "severity": "critical", "service": "im-gw"}
+    opened = httpx.post(
+        f"{server.url}/api/v1/webhooks/alertmanager",
+        json=webhook([webhook_alert(labels)], group_key="down"),
+        headers={"Authorization": f"Bearer {TOKENS['ingest']}"},
+    ).json()["incidents_opened"][0]
+    httpx.post(
+        f"{server.url}/api/v1/incidents/{opened}/ack",
+        headers={"Authorization": f"Bearer {TOKENS['responder']}"},
+    ).raise_for_status()
+    out_file = tmp_path / "review.md"
+    written = gatewatch(
+        "postmortem",
+        str(opened),
+        "--out",
+        str(out_file),
+        "--url",
+        server.url,
+        token=TOKENS["viewer"],
+    )
+    assert written.returncode == 0, written.stderr
+    review = out_file.read_text()
+    assert review.startswith(f"# Post-incident review: #{opened}")
+    assert "by responder-alice" in review and "## Action items" in review
+    printed = gatewatch("postmortem", str(opened), "--url", server.url, token=TOKENS["viewer"])
+    assert printed.stdout == review
+    report = gatewatch("report", "--since", "30d", "--url", server.url, token=TOKENS["viewer"])
+    assert report.returncode == 0, report.stderr
+    row = next(line for line in report.stdout.splitlines() if "im-gw" in line)
+    assert row.split("│")[1].strip() == "critical" and row.split("│")[4].strip() == "1"
+    as_json = json.loads(
+        gatewatch("report", "--json", "--url", server.url, token=TOKENS["viewer"]).stdout
+    )
+    assert any(r["service"] == "im-gw" and r["acknowledged"] == 1 for r in as_json)
+    missing = gatewatch("postmortem", "99999", "--url", server.url, token=TOKENS["viewer"])
+    assert missing.returncode == 1 and "incident 99999 does not exist" in missing.stderr
