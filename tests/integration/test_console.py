@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from gatewatch.passwords import hash_password
+from gatewatch.store import outbox
 from tests.conftest import TOKENS, ApiFactory, auth
 from tests.support.clock import ManualClock
 from tests.support.payloads import webhook, webhook_alert
@@ -39,6 +40,12 @@ def _console(make_api: ApiFactory) -> TestClient:
         },
         runbooks_dir=str(RUNBOOKS),
         people=[{"id": "alice", "name": "Alice"}, {"id": "bob", "name": "Bob"}],
+        channels=[{"id": "ops-hook", "type": "webhook", "url": "http://127.0.0.1:9/hook"}],
+        severities=[
+            {"name": "critical", "channels": ["ops-hook"]},
+            {"name": "P1"},
+            {"name": "warning"},
+        ],
         policies={
             "page-now": {
                 "steps": [
@@ -196,6 +203,7 @@ def test_review_is_prefilled_editable_and_exported(
     assert "(14 min 0 s after trigger)" in text
     assert "| Alert on MySQL disk at 80 % | bob | 2026-12-01 | open |" in text
     assert "`HighMessageLossRate` (resolved)" in text
+    assert re.search(r"- 2026-11-22 12:00:00 UTC: alice on ops-hook \(pending\)", text)
     assert "Post-incident review updated" in text  # the timeline records the edit
     item = re.search(r'action="/ui/action-items/(\d+)/status"', added.text)
     assert item
@@ -264,3 +272,31 @@ def test_on_call_page_and_override_form(make_api: ApiFactory) -> None:
         data={"csrf": csrf, "schedule": "nope", "person": "bob", "hours": "8"},
     )
     assert "schedule 'nope' does not exist" in html.unescape(unknown.text)
+
+
+def test_dead_notification_is_resent_from_its_page(
+    make_api: ApiFactory, clock: ManualClock
+) -> None:
+    api = make_api(
+        channels=[{"id": "ops-hook", "type": "webhook", "url": "http://127.0.0.1:9/hook"}],
+        severities=[{"name": "critical", "channels": ["ops-hook"]}, {"name": "warning"}],
+    )
+    _fire(api, LOSS)
+    database = api.app.state.engine.engine  # type: ignore[attr-defined]
+    with database.begin() as connection:  # what the dispatcher does when the channel gives up
+        claimed = outbox.claim_due(connection, clock.now(), clock.now(), 10)
+        outbox.record_outcomes(
+            connection,
+            [],
+            [outbox.Failure(n.id, "connection refused", None) for n in claimed],
+            clock.now(),
+        )
+    assert claimed
+    csrf = _sign_in(api, token=TOKENS["responder"])
+    dead = api.get("/ui/notifications", params={"status": "dead"}).text
+    assert "connection refused" in dead and "Re-send" in dead
+    resent = api.post(f"/ui/notifications/{claimed[0].id}/resend", data={"csrf": csrf})
+    assert f"Notification {claimed[0].id} queued again." in resent.text
+    assert "Re-send" not in resent.text
+    pending = api.get("/api/v1/notifications", params={"status": "pending"}, headers=auth("viewer"))
+    assert claimed[0].id in [n["id"] for n in pending.json()]

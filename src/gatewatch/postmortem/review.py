@@ -13,7 +13,7 @@ from gatewatch.store.outbox import Notification
 from gatewatch.store.reviews import ActionItem, ReviewText
 from gatewatch.timestamps import format_utc
 
-PAGE_KINDS = ("trigger", "page")
+PAGE_KINDS = ("trigger", "reminder")  # what reached people, not acks and resolutions
 
 
 @dataclass(frozen=True)

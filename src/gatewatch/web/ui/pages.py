@@ -12,7 +12,7 @@ from markupsafe import Markup
 from gatewatch.errors import GatewatchError, NotFound
 from gatewatch.matchers import MatcherSyntaxError, parse_matchers
 from gatewatch.model import AlertStatus, IncidentStatus
-from gatewatch.postmortem.review import render_review, span
+from gatewatch.postmortem.review import PAGE_KINDS, render_review, span
 from gatewatch.silences import SilenceClient
 from gatewatch.slo.burndown import budget_history
 from gatewatch.slo.generate import PERIOD_DAYS
@@ -100,9 +100,7 @@ def incident_page(request: Request, incident_id: int, user: User) -> HTMLRespons
     except NotFound as exc:
         return page(request, "message.html", user, "Not found", 404, message=str(exc))
     plan, timers = engine.escalation(incident_id)
-    pages = [
-        n for n in engine.notifications(None, incident_id, 200) if n.kind in ("trigger", "page")
-    ]
+    pages = [n for n in engine.notifications(None, incident_id, 200) if n.kind in PAGE_KINDS]
     runbooks = sorted(
         {a.annotations["runbook_url"] for a in detail.alerts if a.annotations.get("runbook_url")}
     )
