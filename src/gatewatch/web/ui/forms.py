@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gatewatch.config import Permission
 from gatewatch.durations import parse_duration
-from gatewatch.errors import Conflict, GatewatchError, NotFound
+from gatewatch.errors import GatewatchError
 from gatewatch.store.reviews import TEXT_FIELDS, ReviewText
 from gatewatch.web.auth import Principal
 from gatewatch.web.context import engine_of
@@ -79,7 +79,7 @@ async def _act(
     check_csrf(request, csrf)
     try:
         await run_in_threadpool(work)
-    except (Conflict, NotFound, GatewatchError) as exc:
+    except GatewatchError as exc:
         flash(request, str(exc), "error")
     else:
         flash(request, done)

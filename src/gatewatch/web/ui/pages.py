@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from gatewatch.errors import GatewatchError, NotFound
 from gatewatch.matchers import MatcherSyntaxError, parse_matchers
-from gatewatch.model import AlertStatus, IncidentStatus
+from gatewatch.model import AlertStatus, IncidentStatus, StoredAlert
 from gatewatch.postmortem.review import PAGE_KINDS, render_review, span
 from gatewatch.silences import SilenceClient
 from gatewatch.slo.burndown import budget_history
@@ -69,7 +69,7 @@ def alerts_page(
             flash_kind="error",
         )
     firing = engine.alerts(AlertStatus.FIRING, matchers)
-    grouped: dict[str, list[object]] = {}
+    grouped: dict[str, list[StoredAlert]] = {}
     for alert in sorted(firing, key=lambda a: a.starts_at, reverse=True):
         grouped.setdefault(alert.labels.get(group, "(none)"), []).append(alert)
     choices = GROUP_CHOICES if group in GROUP_CHOICES else [group, *GROUP_CHOICES]
