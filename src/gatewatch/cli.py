@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from rich.table import Table
 
 from gatewatch.cli_common import (
     DEFAULT_URL,
@@ -23,6 +22,7 @@ from gatewatch.cli_common import (
     out,
     print_json,
     styled,
+    titled_table,
 )
 from gatewatch.cli_drill import drill
 from gatewatch.cli_paging import notifications_app, oncall_app
@@ -148,9 +148,9 @@ def alerts(
         return
     order = {name: index for index, name in enumerate(SEVERITY_STYLE)}
     items.sort(key=lambda a: (order.get(a["labels"].get("severity", ""), 99), a["starts_at"]))
-    table = Table(title=f"{len(items)} {status} alerts", title_justify="left")
-    for column in ("severity", "alert", "target", "summary", "since"):
-        table.add_column(column)
+    table = titled_table(
+        f"{len(items)} {status} alerts", "severity", "alert", "target", "summary", "since"
+    )
     for item in items:
         labels = item["labels"]
         table.add_row(
@@ -183,9 +183,16 @@ def incidents(
     if as_json:
         print_json(page)
         return
-    table = Table(title=f"{page['total']} incidents", title_justify="left")
-    for column in ("id", "status", "severity", "title", "service", "triggered", "acked by"):
-        table.add_column(column)
+    table = titled_table(
+        f"{page['total']} incidents",
+        "id",
+        "status",
+        "severity",
+        "title",
+        "service",
+        "triggered",
+        "acked by",
+    )
     for item in page["items"]:
         table.add_row(
             str(item["id"]),
@@ -219,9 +226,7 @@ def incident(
         f"  {styled(detail['severity'], SEVERITY_STYLE)}  service={detail['service'] or '-'}"
         f"  route={detail['route']}"
     )
-    alerts_table = Table(title="alerts", title_justify="left")
-    for column in ("fingerprint", "status", "alert", "labels"):
-        alerts_table.add_column(column)
+    alerts_table = titled_table("alerts", "fingerprint", "status", "alert", "labels")
     for alert in detail["alerts"]:
         labels = ", ".join(
             f"{k}={v}" for k, v in sorted(alert["labels"].items()) if k != "alertname"
@@ -233,9 +238,7 @@ def incident(
             labels,
         )
     out.print(alerts_table)
-    timeline = Table(title="timeline", title_justify="left")
-    for column in ("at", "who", "what"):
-        timeline.add_column(column)
+    timeline = titled_table("timeline", "at", "who", "what")
     for event in detail["timeline"]:
         timeline.add_row(event["at"], event["actor"], event["message"])
     out.print(timeline)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from gatewatch.client import GatewatchClient
 from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig
@@ -81,3 +82,11 @@ def styled(value: str | None, styles: dict[str, str]) -> str:
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def titled_table(title: str, *columns: str) -> Table:
+    """The CLI's tables: a left-aligned title over the named columns."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    return table

@@ -15,7 +15,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from gatewatch.cli_common import err, fail, out
+from gatewatch.cli_common import err, fail, out, titled_table
 from gatewatch.config import load_config
 from gatewatch.drills.faults import GatewayAccess
 from gatewatch.drills.runner import DrillResult, DrillRunner, Hop, StackEndpoints
@@ -63,9 +63,9 @@ def _print_hop(drill: str, hop: Hop) -> None:
 
 
 def _summary(results: list[DrillResult]) -> Table:
-    table = Table(title="drills", title_justify="left")
-    for column in ("drill", "result", "fault → incident", "fault → first page", "total"):
-        table.add_column(column)
+    table = titled_table(
+        "drills", "drill", "result", "fault → incident", "fault → first page", "total"
+    )
     for result in results:
         incident = next(
             (h.at for h in result.hops if h.step.startswith("gatewatch: incident")), None

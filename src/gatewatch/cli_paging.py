@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from typer._click.core import Context as ClickContext  # the type TyperGroup itself declares
 from typer.core import TyperGroup
 
@@ -17,6 +16,7 @@ from gatewatch.cli_common import (
     fail,
     out,
     print_json,
+    titled_table,
 )
 from gatewatch.durations import parse_duration
 from gatewatch.errors import GatewatchError
@@ -77,9 +77,9 @@ def show(
     if as_json:
         print_json(windows)
         return
-    table = Table(title=f"on call at {windows[0]['at'] if windows else at}", title_justify="left")
-    for column in ("schedule", "on call", "until", "next"):
-        table.add_column(column)
+    table = titled_table(
+        f"on call at {windows[0]['at'] if windows else at}", "schedule", "on call", "until", "next"
+    )
     for window in windows:
         who = _names(window["on_call"]) + (" (override)" if window["overridden"] else "")
         table.add_row(window["schedule"], who, window["until"], _names(window["next"]))
@@ -125,9 +125,7 @@ def overrides(
     if as_json:
         print_json(found)
         return
-    table = Table(title=f"overrides of {schedule}", title_justify="left")
-    for column in ("id", "person", "start", "end", "by"):
-        table.add_column(column)
+    table = titled_table(f"overrides of {schedule}", "id", "person", "start", "end", "by")
     for item in found:
         table.add_row(
             str(item["id"]), item["person"], item["start"], item["end"], item["created_by"]
@@ -167,9 +165,17 @@ def show_notifications(
     if as_json:
         print_json(found)
         return
-    table = Table(title=f"{len(found)} notifications", title_justify="left")
-    for column in ("id", "incident", "channel", "kind", "to", "status", "tries", "error"):
-        table.add_column(column)
+    table = titled_table(
+        f"{len(found)} notifications",
+        "id",
+        "incident",
+        "channel",
+        "kind",
+        "to",
+        "status",
+        "tries",
+        "error",
+    )
     for item in found:
         table.add_row(
             str(item["id"]),

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from gatewatch.cli_common import (
     DEFAULT_URL,
@@ -16,6 +15,7 @@ from gatewatch.cli_common import (
     fail,
     out,
     print_json,
+    titled_table,
 )
 from gatewatch.errors import GatewatchError
 from gatewatch.postmortem.review import span
@@ -59,8 +59,8 @@ def report(
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"response times, last {since}", title_justify="left")
-    for column in (
+    table = titled_table(
+        f"response times, last {since}",
         "severity",
         "service",
         "incidents",
@@ -70,8 +70,7 @@ def report(
         "p90 TTA",
         "MTTR",
         "p90 TTR",
-    ):
-        table.add_column(column)
+    )
     for row in rows:
         table.add_row(
             row["severity"],

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import httpx
 import typer
-from rich.table import Table
 
-from gatewatch.cli_common import ConfigOption, fail, out
+from gatewatch.cli_common import ConfigOption, fail, out, titled_table
 from gatewatch.config import load_config
 from gatewatch.errors import GatewatchError
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
@@ -202,8 +201,8 @@ def slo_status_command(
     if as_json:
         typer.echo(json.dumps([s.to_json() for s in statuses], indent=2))
         return
-    table = Table(title=f"SLOs at {url}", title_justify="left")
-    for column in (
+    table = titled_table(
+        f"SLOs at {url}",
         "service",
         "slo",
         "objective",
@@ -213,8 +212,7 @@ def slo_status_command(
         "burn 6h",
         "burn 3d",
         "status",
-    ):
-        table.add_column(column)
+    )
     colours = {
         "Healthy": "green",
         "Warning": "yellow",

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from rich.table import Table
 
-from gatewatch.cli_common import fail, out
+from gatewatch.cli_common import fail, out, titled_table
 from gatewatch.errors import GatewatchError
 from gatewatch.stack.compose import write_compose
 from gatewatch.stack.supervisor import Supervisor
@@ -51,12 +50,13 @@ def up(
         supervisor.stop_all()
         fail(exc)
     write_state(data, components)
-    table = Table(
-        title="gatewatch up" + (f" (time-scale {time_scale:g})" if time_scale > 1 else ""),
-        title_justify="left",
+    table = titled_table(
+        "gatewatch up" + (f" (time-scale {time_scale:g})" if time_scale > 1 else ""),
+        "component",
+        "url",
+        "pid",
+        "log",
     )
-    for column in ("component", "url", "pid", "log"):
-        table.add_column(column)
     for component in components:
         table.add_row(
             component.name, component.url or "-", str(component.pid), str(component.log_file)
