@@ -1,6 +1,5 @@
 """Post-incident reviews, action items and response-time reports over HTTP."""
 
-from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
@@ -9,6 +8,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from gatewatch.durations import parse_duration
+from gatewatch.postmortem.response_times import ResponseTimes
 from gatewatch.postmortem.review import render_review
 from gatewatch.store.reviews import ReviewText
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
@@ -37,18 +37,6 @@ class ActionItemIn(BaseModel):
 
 class ActionItemStatus(BaseModel):
     status: Literal["open", "done"]
-
-
-class ResponseTimesOut(BaseModel):
-    severity: str
-    service: str
-    incidents: int
-    acknowledged: int
-    resolved: int
-    mtta_seconds: float | None
-    mttr_seconds: float | None
-    p90_tta_seconds: float | None
-    p90_ttr_seconds: float | None
 
 
 @router.get(
@@ -80,12 +68,12 @@ def set_status(request: Request, item_id: int, body: ActionItemStatus, _caller: 
     engine_of(request).set_action_item_status(item_id, body.status)
 
 
-@router.get("/reports/response-times", response_model=list[ResponseTimesOut], responses=API_ERRORS)
+@router.get("/reports/response-times", response_model=list[ResponseTimes], responses=API_ERRORS)
 def response_times_report(
     request: Request,
     _caller: Reader,
     since: Annotated[str, Query(description="a duration back from now, e.g. 30d")] = "30d",
-) -> list[ResponseTimesOut]:
+) -> list[ResponseTimes]:
     """MTTA and MTTR per severity and service, over incidents triggered since then."""
     try:
         back = parse_duration(since)
@@ -94,5 +82,4 @@ def response_times_report(
     if back <= timedelta(0):
         raise InvalidQuery("query.since", "must be a positive duration such as 30d")
     engine = engine_of(request)
-    rows = engine.response_report(engine.clock.now() - back)
-    return [ResponseTimesOut(**asdict(row)) for row in rows]
+    return engine.response_report(engine.clock.now() - back)
