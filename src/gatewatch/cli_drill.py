@@ -23,6 +23,7 @@ from gatewatch.drills.scenario import Scenario, load_scenarios
 from gatewatch.drills.timing import StackTimings
 from gatewatch.durations import parse_duration
 from gatewatch.errors import GatewatchError
+from gatewatch.slo.status import PrometheusUnavailable, prometheus_api
 from gatewatch.stack.supervisor import Supervisor
 from gatewatch.stack.up import StackPorts, plan_stack
 from imgateway.cli import DEFAULT_SECRET
@@ -34,14 +35,14 @@ def _wait_for_traffic(prometheus: str) -> None:
     """Drills compare rates, so Prometheus must already see the gateway's steady traffic."""
     deadline = time.monotonic() + WARM_UP
     query = "instance:im_gateway_delivery_latency_seconds:p99_5m"
-    while time.monotonic() < deadline:
-        try:
-            result = httpx.get(f"{prometheus}/api/v1/query", params={"query": query}).json()
-            if result["data"]["result"]:
-                return
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass
-        time.sleep(0.5)
+    with httpx.Client(timeout=5) as http:
+        while time.monotonic() < deadline:
+            try:
+                if prometheus_api(http, prometheus, "query", {"query": query})["result"]:
+                    return
+            except PrometheusUnavailable:
+                pass
+            time.sleep(0.5)
     raise GatewatchError(
         f"Prometheus has no {query} after {WARM_UP:.0f}s",
         hint="see the load and prometheus logs under the drill's data folder",

@@ -8,7 +8,7 @@ import httpx
 
 from gatewatch.slo.generate import PERIOD_DAYS, slo_id
 from gatewatch.slo.spec import Slo, SloSpec
-from gatewatch.slo.status import PERIOD, PrometheusUnavailable
+from gatewatch.slo.status import PERIOD, prometheus_api
 
 POINTS = 120
 
@@ -31,20 +31,11 @@ def budget_history(
     end = now if now is not None else time.time()
     start = end - span_seconds
     query = f'slo:sli_error:ratio_rate{PERIOD}{{sloth_id="{slo_id(spec, slo)}"}}'
-    try:
-        response = http.get(
-            f"{prometheus_url.rstrip('/')}/api/v1/query_range",
-            params={"query": query, "start": start, "end": end, "step": (end - start) / POINTS},
-        )
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise PrometheusUnavailable(
-            f"cannot query Prometheus at {prometheus_url}: {exc}",
-            hint="start Prometheus or point prometheus.url (config) at it",
-        ) from exc
+    params = {"query": query, "start": start, "end": end, "step": (end - start) / POINTS}
+    data = prometheus_api(http, prometheus_url, "query_range", params)
     budget = float(slo.error_budget)
     points = []
-    for series in response.json()["data"]["result"][:1]:
+    for series in data["result"][:1]:
         for stamp, value in series["values"]:
             ratio = float(value)
             if ratio == ratio:

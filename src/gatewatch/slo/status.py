@@ -48,18 +48,25 @@ def verdict(remaining: float | None) -> str:
     return "Exhausted"
 
 
-def _ratios(prometheus_url: str, ident: str, http: httpx.Client) -> dict[str, float]:
-    query = f'{{__name__=~"slo:sli_error:ratio_rate.+",sloth_id="{ident}"}}'
+def prometheus_api(
+    http: httpx.Client, prometheus_url: str, path: str, params: dict[str, Any]
+) -> Any:
+    """The `data` of a Prometheus HTTP API answer; any failure is PrometheusUnavailable."""
     try:
-        response = http.get(f"{prometheus_url}/api/v1/query", params={"query": query})
+        response = http.get(f"{prometheus_url.rstrip('/')}/api/v1/{path}", params=params)
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise PrometheusUnavailable(
             f"cannot query Prometheus at {prometheus_url}: {exc}",
             hint="start Prometheus or point prometheus.url (config) at it",
         ) from exc
+    return response.json()["data"]
+
+
+def _ratios(prometheus_url: str, ident: str, http: httpx.Client) -> dict[str, float]:
+    query = f'{{__name__=~"slo:sli_error:ratio_rate.+",sloth_id="{ident}"}}'
     ratios = {}
-    for sample in response.json()["data"]["result"]:
+    for sample in prometheus_api(http, prometheus_url, "query", {"query": query})["result"]:
         window = sample["metric"]["__name__"].removeprefix("slo:sli_error:ratio_rate")
         value = float(sample["value"][1])
         if value == value:  # NaN never counts as data
@@ -75,11 +82,10 @@ def missing_buckets(prometheus_url: str, query: str, http: httpx.Client) -> list
     name it. Histograms Prometheus has not seen yet are not judged."""
     problems = []
     for metric, op, wanted in _BUCKET.findall(query):
-        response = http.get(
-            f"{prometheus_url}/api/v1/series", params={"match[]": f"{metric}_bucket"}
+        series_list = prometheus_api(
+            http, prometheus_url, "series", {"match[]": f"{metric}_bucket"}
         )
-        response.raise_for_status()
-        buckets = sorted({series["le"] for series in response.json()["data"] if "le" in series})
+        buckets = sorted({series["le"] for series in series_list if "le" in series})
         if not buckets:
             continue
         value = wanted.encode().decode("unicode_escape")  # a PromQL string literal
@@ -98,12 +104,10 @@ def slo_status(
     statuses = []
     for spec in specs:
         for slo in spec.slos:
-            ratios = _ratios(prometheus_url.rstrip("/"), slo_id(spec, slo), http)
+            ratios = _ratios(prometheus_url, slo_id(spec, slo), http)
             problems: tuple[str, ...] = ()
             if check_buckets and slo.sli.events is not None:
-                problems = tuple(
-                    missing_buckets(prometheus_url.rstrip("/"), slo.sli.events.error_query, http)
-                )
+                problems = tuple(missing_buckets(prometheus_url, slo.sli.events.error_query, http))
             budget = float(slo.error_budget)
             period = ratios.get(PERIOD)
             remaining = None if period is None else 1 - period / budget
