@@ -1,8 +1,6 @@
 """Paging under faults: failing channels, a killed server, two servers on one database."""
 
-import json
 import time
-import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gatewatch.notify.slack_signature import slack_signature
+from gatewatch.notify.slack_signature import signed_button_press
 from tests.conftest import TOKENS
 from tests.support.paging import SLACK_SIGNING_SECRET, Sinks
 from tests.support.payloads import webhook, webhook_alert
@@ -183,22 +181,10 @@ def _slack_click(
     secret: str = SLACK_SIGNING_SECRET,
     age: int = 0,
 ) -> httpx.Response:
-    payload = {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower()},
-        "actions": [{"action_id": action, "value": str(incident_id)}],
-    }
-    body = ("payload=" + urllib.parse.quote(json.dumps(payload))).encode()
-    timestamp = str(int(time.time()) - age)
-    return httpx.post(
-        f"{server.url}/api/v1/webhooks/slack/actions",
-        content=body,
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": slack_signature(secret, timestamp, body),
-        },
+    body, headers = signed_button_press(
+        secret, user, user.lower(), action, str(incident_id), int(time.time()) - age
     )
+    return httpx.post(f"{server.url}/api/v1/webhooks/slack/actions", content=body, headers=headers)
 
 
 def test_slack_buttons_acknowledge_and_resolve_when_signed(sinks: Sinks, tmp_path: Path) -> None:

@@ -3,13 +3,11 @@
 records when it happened."""
 
 import asyncio
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
@@ -19,7 +17,7 @@ from gatewatch.drills.scenario import Scenario, Step
 from gatewatch.drills.timing import StackTimings
 from gatewatch.errors import GatewatchError
 from gatewatch.notify.slack import ACK_ACTION
-from gatewatch.notify.slack_signature import slack_signature
+from gatewatch.notify.slack_signature import signed_button_press
 from gatewatch.timestamps import parse_rfc3339
 
 POLL = 0.2
@@ -396,23 +394,22 @@ class DrillRunner:
         """Press Acknowledge in Slack as `person`: a signed interactivity request."""
         who = self.config.person(person)
         secret = next((c.signing_secret for c in self.config.channels if c.type == "slack"), None)
-        if who is None or secret is None or state.incident is None:
-            raise StepMissed("acknowledge needs a known person, a Slack channel and an incident")
-        payload = {
-            "type": "block_actions",
-            "user": {"id": who.slack_user_id, "username": person},
-            "actions": [{"action_id": ACK_ACTION, "value": str(state.incident)}],
-        }
-        body = urlencode({"payload": json.dumps(payload)}).encode()
-        timestamp = str(int(time.time()))
+        if who is None or not who.slack_user_id or secret is None or state.incident is None:
+            raise StepMissed(
+                "acknowledge needs a person with a Slack user id, a Slack channel and an incident"
+            )
+        body, headers = signed_button_press(
+            secret,
+            who.slack_user_id,
+            person,
+            ACK_ACTION,
+            str(state.incident),
+            int(time.time()),
+        )
         response = await self.client.post(
             f"{self.endpoints.gatewatch}/api/v1/webhooks/slack/actions",
             content=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Slack-Request-Timestamp": timestamp,
-                "X-Slack-Signature": slack_signature(secret, timestamp, body),
-            },
+            headers=headers,
         )
         response.raise_for_status()
         text = str(response.json().get("text", ""))
