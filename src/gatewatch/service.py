@@ -285,6 +285,10 @@ class IncidentEngine:
             stored = alert_store.list_alerts(connection, status)
         return [alert for alert in stored if match_all(matchers, alert.labels)]
 
+    def alert(self, fingerprint: str) -> StoredAlert | None:
+        with read_transaction(self.engine) as connection:
+            return alert_store.get_alert(connection, fingerprint)
+
     def incident_counts(self) -> dict[str, int]:
         with read_transaction(self.engine) as connection:
             return incident_store.count_by_status(connection)

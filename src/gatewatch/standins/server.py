@@ -70,20 +70,17 @@ class Inbox:
             return [item for item in self._items if item.seq > seq]
 
 
-def _slack_text(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False)
-
-
 def _record_slack(inbox: Inbox, body: dict[str, Any]) -> None:
     summary = str(body.get("text", ""))[:300]
-    incident = _SLACK_INCIDENT.search(_slack_text(body))
+    text = json.dumps(body, ensure_ascii=False)
+    incident = _SLACK_INCIDENT.search(text)
     event = "resolve" if "Resolved" in summary else "ack" if "Acknowledged" in summary else "post"
     inbox.add(
         "slack",
         summary,
         int(incident.group(1)) if incident else None,
         event,
-        to=sorted(set(_SLACK_MENTION.findall(_slack_text(body)))),
+        to=sorted(set(_SLACK_MENTION.findall(text))),
         body=body,
     )
 

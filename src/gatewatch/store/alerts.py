@@ -65,3 +65,8 @@ def list_alerts(connection: Connection, status: AlertStatus | None = None) -> li
     if status is not None:
         query = query.where(alerts.c.status == status.value)
     return [alert_from_row(row) for row in connection.execute(query)]
+
+
+def get_alert(connection: Connection, fingerprint: str) -> StoredAlert | None:
+    row = connection.execute(select(alerts).where(alerts.c.fingerprint == fingerprint)).first()
+    return alert_from_row(row) if row is not None else None

@@ -136,9 +136,7 @@ def silences_page(request: Request, user: User) -> HTMLResponse:
 
 @router.get("/ui/silences/new")
 def new_silence_page(request: Request, user: User, fingerprint: str = "") -> HTMLResponse:
-    alert = next(
-        (a for a in engine_of(request).alerts(None, []) if a.fingerprint == fingerprint), None
-    )
+    alert = engine_of(request).alert(fingerprint) if fingerprint else None
     return page(
         request, "silence_new.html", user, "New silence", labels=alert.labels if alert else {}
     )
