@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 from gatewatch.passwords import hash_password
 from gatewatch.rules.testing import build_packs
 from tests.conftest import TOKENS
-from tests.support.payloads import webhook, webhook_alert
+from tests.support.payloads import LOSS_LABELS, webhook, webhook_alert
 from tests.support.processes import AlertmanagerProcess, GatewatchProcess, PrometheusProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,12 +30,6 @@ CHROMIUM_FLAGS = [  # this machine has no network beyond loopback: keep Chromium
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 RUNBOOKS = Path(__file__).parents[2] / "runbooks"
 PASSWORD = "night-shift-password"
-LOSS = {
-    "alertname": "HighMessageLossRate",
-    "severity": "critical",
-    "service": "im-gateway",
-    "instance": "gw-1:8080",
-}
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +111,7 @@ def _shot(page: Page, name: str) -> None:
 
 def _ingest(server: GatewatchProcess) -> None:
     alert = webhook_alert(
-        LOSS,
+        LOSS_LABELS,
         annotations={
             "summary": "Message loss above 0.01 %",
             "runbook_url": f"{server.url}/runbooks/message-loss",

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import TOKEN_CONFIG, TOKENS
-from tests.support.payloads import webhook, webhook_alert
+from tests.support.payloads import LOSS_LABELS, webhook, webhook_alert
 from tests.support.ports import free_port, wait_for_port
 from tests.support.processes import GatewatchProcess
 
@@ -39,17 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewatchProces
         {"auth": {"tokens": TOKEN_CONFIG}, "storage": {"url": f"sqlite:///{workdir}/gw.db"}},
     ).start()
     body = webhook(
-        [
-            webhook_alert(
-                {
-                    "alertname": "HighMessageLossRate",
-                    "severity": "critical",
-                    "service": "im-gateway",
-                    "instance": "gw-1:8080",
-                },
-                annotations={"summary": "Message loss above 0.01%"},
-            )
-        ]
+        [webhook_alert(LOSS_LABELS, annotations={"summary": "Message loss above 0.01%"})]
     )
     httpx.post(
         f"{process.url}/api/v1/webhooks/alertmanager",

@@ -13,16 +13,10 @@ from gatewatch.passwords import hash_password
 from gatewatch.store import outbox
 from tests.conftest import TOKENS, ApiFactory, auth
 from tests.support.clock import ManualClock
-from tests.support.payloads import webhook, webhook_alert
+from tests.support.payloads import LOSS_LABELS, webhook, webhook_alert
 
 RUNBOOKS = Path(__file__).parents[2] / "runbooks"
 PASSWORD = "correct horse battery staple"
-LOSS = {
-    "alertname": "HighMessageLossRate",
-    "severity": "critical",
-    "service": "im-gateway",
-    "instance": "gw-1:8080",
-}
 LATENCY = {"alertname": "HighMessageDeliveryLatency", "severity": "P1", "service": "im-gateway"}
 
 
@@ -112,7 +106,7 @@ def test_header_shows_firing_alerts_by_severity(make_api: ApiFactory) -> None:
     api = _console(make_api)
     _sign_in(api, token=TOKENS["viewer"])
     assert "all clear" in api.get("/ui/").text
-    _fire(api, LOSS)
+    _fire(api, LOSS_LABELS)
     _fire(api, LATENCY)
     page = api.get("/ui/").text
     status = re.search(r'<a id="status"[^>]*class="(\w+)"[^>]*>(.*?)</a>', page, re.S)
@@ -127,7 +121,7 @@ def test_header_shows_firing_alerts_by_severity(make_api: ApiFactory) -> None:
 
 def test_responder_works_an_incident_from_the_page(make_api: ApiFactory) -> None:
     api = _console(make_api)
-    _fire(api, LOSS)
+    _fire(api, LOSS_LABELS)
     csrf = _sign_in(api, user="rita", password=PASSWORD)
     incident = api.get("/ui/incidents/1").text
     assert "Acknowledge" in incident and "/runbooks/message-loss" in incident
@@ -149,7 +143,7 @@ def test_responder_works_an_incident_from_the_page(make_api: ApiFactory) -> None
 
 def test_viewer_may_read_but_not_act(make_api: ApiFactory) -> None:
     api = _console(make_api)
-    _fire(api, LOSS)
+    _fire(api, LOSS_LABELS)
     csrf = _sign_in(api, token=TOKENS["viewer"])
     page = api.get("/ui/incidents/1").text
     assert "Acknowledge" not in page
@@ -175,12 +169,12 @@ def test_review_is_prefilled_editable_and_exported(
     make_api: ApiFactory, clock: ManualClock
 ) -> None:
     api = _console(make_api)
-    _fire(api, LOSS)
+    _fire(api, LOSS_LABELS)
     csrf = _sign_in(api, user="rita", password=PASSWORD)
     clock.advance(timedelta(seconds=240))
     api.post("/ui/incidents/1/ack", data={"csrf": csrf})
     clock.advance(timedelta(seconds=600))
-    _fire(api, LOSS, status="resolved")
+    _fire(api, LOSS_LABELS, status="resolved")
     fields = {"summary": "2 % of messages were lost", "root_cause": "MySQL disk full"}
     saved = api.post("/ui/incidents/1/review", data={"csrf": csrf, **fields})
     assert "Review saved." in saved.text
@@ -219,11 +213,11 @@ def test_review_is_prefilled_editable_and_exported(
 
 def test_response_times_report_and_histograms(make_api: ApiFactory, clock: ManualClock) -> None:
     api = _console(make_api)
-    _fire(api, LOSS)
+    _fire(api, LOSS_LABELS)
     clock.advance(timedelta(seconds=120))
     assert api.post("/api/v1/incidents/1/ack", headers=auth("admin")).status_code == 200
     clock.advance(timedelta(seconds=180))
-    _fire(api, LOSS, status="resolved")
+    _fire(api, LOSS_LABELS, status="resolved")
     _fire(api, LATENCY)
     rows = api.get(
         "/api/v1/reports/response-times", params={"since": "30d"}, headers=auth("viewer")
@@ -281,7 +275,7 @@ def test_dead_notification_is_resent_from_its_page(
         channels=[{"id": "ops-hook", "type": "webhook", "url": "http://127.0.0.1:9/hook"}],
         severities=[{"name": "critical", "channels": ["ops-hook"]}, {"name": "warning"}],
     )
-    _fire(api, LOSS)
+    _fire(api, LOSS_LABELS)
     database = api.app.state.engine.engine  # type: ignore[attr-defined]
     with database.begin() as connection:  # what the dispatcher does when the channel gives up
         claimed = outbox.claim_due(connection, clock.now(), clock.now(), 10)

@@ -4,6 +4,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+# The alerting guide's critical loss alert as the im-gateway pack labels it.
+LOSS_LABELS = {
+    "alertname": "HighMessageLossRate",
+    "severity": "critical",
+    "service": "im-gateway",
+    "instance": "gw-1:8080",
+}
 
 
 def iso(moment: datetime) -> str:
