@@ -30,7 +30,7 @@ Csrf = Annotated[str, Form(alias="csrf")]
 MAX_SILENCE = timedelta(days=7)
 
 
-def responder(request: Request, user: Annotated[Principal, Depends(current_user)]) -> Principal:
+def responder(user: Annotated[Principal, Depends(current_user)]) -> Principal:
     require_permission(user, Permission.RESPOND)
     return user
 
