@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gatewatch.config import GatewatchConfig
-from gatewatch.service import IncidentEngine
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.web.app import create_app
+from gatewatch.wiring.services import build_services
 from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresCluster
 
@@ -80,7 +80,7 @@ def make_api(make_config: ConfigFactory, clock: ManualClock) -> Iterator[ApiFact
         database = create_database_engine(config.database_url)
         migrate(database)
         engines.append(database)
-        return TestClient(create_app(IncidentEngine(config, database, clock)))
+        return TestClient(create_app(build_services(config, database, clock)))
 
     yield factory
     for database in engines:

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 
-from gatewatch.config import GatewatchConfig
+from gatewatch.config.schema import RouteConfig
 from gatewatch.matchers import Matcher, match_all
 from gatewatch.model import Alert, AlertBatch
 
@@ -35,7 +35,7 @@ class Grouping:
 class Router:
     """Routes are tried in order; the first match wins unless it says `continue`."""
 
-    def __init__(self, config: GatewatchConfig) -> None:
+    def __init__(self, routes: list[RouteConfig], default_policy: str | None) -> None:
         self.routes = [
             Route(
                 name=route.name,
@@ -44,9 +44,9 @@ class Router:
                 continue_matching=route.continue_,
                 policy=route.policy,
             )
-            for route in config.routes
+            for route in routes
         ]
-        self.default = Route(DEFAULT_ROUTE, (), None, False, config.default_policy)
+        self.default = Route(DEFAULT_ROUTE, (), None, False, default_policy)
 
     def match(self, labels: dict[str, str]) -> list[Route]:
         matched: list[Route] = []

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from gatewatch.passwords import hash_password
+from gatewatch.auth.passwords import hash_password
 from gatewatch.rules.testing import build_packs
 from tests.conftest import TOKENS
 from tests.support.payloads import LOSS_LABELS, webhook, webhook_alert

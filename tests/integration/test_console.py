@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from gatewatch.passwords import hash_password
+from gatewatch.auth.passwords import hash_password
 from gatewatch.store import outbox
 from tests.conftest import TOKENS, ApiFactory, auth
 from tests.support.clock import ManualClock
@@ -276,7 +276,7 @@ def test_dead_notification_is_resent_from_its_page(
         severities=[{"name": "critical", "channels": ["ops-hook"]}, {"name": "warning"}],
     )
     _fire(api, LOSS_LABELS)
-    database = api.app.state.engine.engine  # type: ignore[attr-defined]
+    database = api.app.state.services.runtime.database  # type: ignore[attr-defined]
     with database.begin() as connection:  # what the dispatcher does when the channel gives up
         claimed = outbox.claim_due(connection, clock.now(), clock.now(), 10)
         outbox.record_outcomes(

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from gatewatch.config import GatewatchConfig
-from gatewatch.service import IncidentEngine
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.web.app import create_app
+from gatewatch.wiring.services import build_services
 from tests.conftest import TOKEN_CONFIG, auth
 from tests.support.clock import ManualClock
 from tests.support.payloads import webhook, webhook_alert
@@ -38,7 +38,7 @@ def test_outage_gives_503_and_nothing_accepted_is_lost(own_cluster: PostgresClus
     )
     database = create_database_engine(config.database_url)
     migrate(database)
-    api = TestClient(create_app(IncidentEngine(config, database, ManualClock())))
+    api = TestClient(create_app(build_services(config, database, ManualClock())))
     before = webhook([webhook_alert({"alertname": "Before"})], group_key="before")
     during = webhook([webhook_alert({"alertname": "During"})], group_key="during")
     assert (

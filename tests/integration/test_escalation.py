@@ -10,9 +10,10 @@ from sqlalchemy import Engine, select
 from gatewatch.config import GatewatchConfig
 from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
 from gatewatch.model import AlertBatch
-from gatewatch.service import IncidentEngine
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.store.tables import notifications, timers
+from gatewatch.web.deps import Services
+from gatewatch.wiring.services import build_services
 from tests.conftest import TOKEN_CONFIG
 from tests.support.clock import ManualClock
 
@@ -35,30 +36,30 @@ def _config(database_url: str, steps: list[dict[str, Any]], **policy: Any) -> Ga
     )
 
 
-EngineFactory = Callable[[GatewatchConfig], IncidentEngine]
+EngineFactory = Callable[[GatewatchConfig], Services]
 
 
 @pytest.fixture
 def make_engine(clock: ManualClock) -> Iterator[EngineFactory]:
     made: list[Engine] = []
 
-    def factory(config: GatewatchConfig) -> IncidentEngine:
+    def factory(config: GatewatchConfig) -> Services:
         database = create_database_engine(config.database_url)
         migrate(database)
         made.append(database)
-        return IncidentEngine(config, database, clock)
+        return build_services(config, database, clock)
 
     yield factory
     for database in made:
         database.dispose()
 
 
-def _open(engine: IncidentEngine, clock: ManualClock) -> int:
+def _open(engine: Services, clock: ManualClock) -> int:
     batch: AlertBatch = to_batch(
         PostableAlerts.model_validate([{"labels": {"alertname": "Down", "severity": "critical"}}]),
         clock.now(),
     )
-    return engine.ingest(batch).opened[0]
+    return engine.incidents.ingest(batch).opened[0]
 
 
 def _paged(database: Engine) -> list[str]:
@@ -80,15 +81,15 @@ def test_steps_run_when_due_and_not_before(
 ) -> None:
     engine = make_engine(_config(database_url, STEPS))
     _open(engine, clock)
-    assert _paged(engine.engine) == ["alice"]
+    assert _paged(engine.runtime.database) == ["alice"]
     clock.advance(timedelta(minutes=9, seconds=59))
-    assert engine.run_due_timers() == 0
+    assert engine.escalation.run_due_timers() == 0
     clock.advance(timedelta(seconds=1))
-    assert engine.run_due_timers() == 1
-    assert _paged(engine.engine) == ["alice", "bob"]
+    assert engine.escalation.run_due_timers() == 1
+    assert _paged(engine.runtime.database) == ["alice", "bob"]
     clock.advance(timedelta(minutes=10))
-    engine.run_due_timers()
-    assert _paged(engine.engine) == ["alice", "bob", "carol"]
+    engine.escalation.run_due_timers()
+    assert _paged(engine.runtime.database) == ["alice", "bob", "carol"]
 
 
 def test_repeat_runs_the_policy_again(
@@ -99,12 +100,12 @@ def test_repeat_runs_the_policy_again(
     _open(engine, clock)
     for _ in range(5):
         clock.advance(timedelta(minutes=5))
-        engine.run_due_timers()
+        engine.escalation.run_due_timers()
     # The repeat starts 10m (last step) + 5m (pause) after the trigger: alice 15m, bob 25m.
-    assert _paged(engine.engine) == ["alice", "bob", "alice", "bob"]
+    assert _paged(engine.runtime.database) == ["alice", "bob", "alice", "bob"]
     clock.advance(timedelta(hours=1))
-    engine.run_due_timers()
-    assert _paged(engine.engine) == ["alice", "bob", "alice", "bob"]
+    engine.escalation.run_due_timers()
+    assert _paged(engine.runtime.database) == ["alice", "bob", "alice", "bob"]
 
 
 def test_ack_cancels_pending_steps_and_records_why(
@@ -113,14 +114,14 @@ def test_ack_cancels_pending_steps_and_records_why(
     engine = make_engine(_config(database_url, STEPS))
     incident_id = _open(engine, clock)
     clock.advance(timedelta(minutes=1))
-    engine.acknowledge(incident_id, "alice", None)
+    engine.incidents.acknowledge(incident_id, "alice", None)
     clock.advance(timedelta(hours=1))
-    assert engine.run_due_timers() == 0
-    assert _paged(engine.engine) == ["alice"]
-    with engine.engine.connect() as connection:
+    assert engine.escalation.run_due_timers() == 0
+    assert _paged(engine.runtime.database) == ["alice"]
+    with engine.runtime.database.connect() as connection:
         outcomes = {row.outcome for row in connection.execute(select(timers.c.outcome))}
     assert outcomes == {"cancelled: acknowledged by alice"}
-    timeline = engine.incident_detail(incident_id).timeline
+    timeline = engine.incidents.detail(incident_id).timeline
     assert "Escalation stopped by alice's acknowledgement (2 pending steps cancelled)" in [
         e.message for e in timeline
     ]
@@ -137,8 +138,8 @@ def test_config_edits_do_not_change_incidents_under_way(
     ]
     after = make_engine(_config(database_url, edited))
     clock.advance(timedelta(minutes=10))
-    after.run_due_timers()
-    assert _paged(after.engine) == ["alice", "bob"]
+    after.escalation.run_due_timers()
+    assert _paged(after.runtime.database) == ["alice", "bob"]
 
 
 def test_a_timer_is_run_once_even_if_asked_twice(
@@ -148,5 +149,5 @@ def test_a_timer_is_run_once_even_if_asked_twice(
     second = make_engine(_config(database_url, STEPS))
     _open(first, clock)
     clock.advance(timedelta(minutes=10))
-    assert first.run_due_timers() + second.run_due_timers() == 1
-    assert _paged(first.engine) == ["alice", "bob"]
+    assert first.escalation.run_due_timers() + second.escalation.run_due_timers() == 1
+    assert _paged(first.runtime.database) == ["alice", "bob"]

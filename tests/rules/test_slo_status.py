@@ -22,13 +22,13 @@ from prometheus_client import (
 from gatewatch.clock import SystemClock
 from gatewatch.config import GatewatchConfig
 from gatewatch.rules.packs import render_pack
-from gatewatch.service import IncidentEngine
 from gatewatch.slo.burndown import budget_history
 from gatewatch.slo.monitor import SloMonitor
 from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.store.incidents import IncidentFilter
 from gatewatch.web.ui.charts import budget_chart
+from gatewatch.wiring.services import build_services
 from tests.support.ports import free_port
 from tests.support.processes import PrometheusProcess
 from tests.support.waiting import eventually
@@ -158,17 +158,25 @@ def _monitor_pages_the_consumed_budget(prometheus: PrometheusProcess, tmp_path: 
     )
     database = create_database_engine(config.database_url)
     migrate(database)
-    engine = IncidentEngine(config, database, SystemClock())
+    services = build_services(config, database, SystemClock())
+    monitor = SloMonitor(
+        shipped_specs(),
+        config.prometheus.url,
+        config.external_url,
+        services.incidents.ingest,
+        services.runtime.clock,
+        services.runtime.metrics,
+    )
     with httpx.Client(timeout=10) as http:
-        assert SloMonitor(engine, shipped_specs()).run_once(http) >= 1
-    incidents, _ = engine.list_incidents(IncidentFilter(), 10, 0)
+        assert monitor.run_once(http) >= 1
+    incidents, _ = services.incidents.list_incidents(IncidentFilter(), 10, 0)
     consumed = [i for i in incidents if i.title.startswith("im-gateway message-loss")]
     assert [(i.title, i.severity) for i in consumed] == [
         ("im-gateway message-loss: 50% of the error budget used", "warning")
     ]
-    detail = engine.incident_detail(consumed[0].id)
+    detail = services.incidents.detail(consumed[0].id)
     assert detail.alerts[0].labels["budget_consumed"] == "50%"
-    exposition = generate_latest(engine.metrics.registry).decode()
+    exposition = generate_latest(services.runtime.metrics.registry).decode()
     line = next(
         row
         for row in exposition.splitlines()

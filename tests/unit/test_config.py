@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from gatewatch.config import ConfigError, Role, load_config, parse_config
+from gatewatch.auth.roles import Role
+from gatewatch.config import ConfigError, load_config, parse_config
 
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "gatewatch.example.yml"
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import httpx
 
-from gatewatch.notify.config import DeliveryConfig
+from gatewatch.config.channels import DeliveryConfig
 from gatewatch.notify.delivery import from_response
 from gatewatch.notify.dispatcher import retry_delay
 from gatewatch.notify.ratelimit import TokenBucket

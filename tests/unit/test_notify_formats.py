@@ -7,7 +7,7 @@ from email.policy import default
 
 import pytest
 
-from gatewatch.notify.config import Templates
+from gatewatch.config.channels import Templates
 from gatewatch.notify.mail import build_email
 from gatewatch.notify.message import Kind, apply_templates
 from gatewatch.notify.pagerduty import pagerduty_event
@@ -130,7 +130,7 @@ def test_pagerduty_channel_refuses_reminders_without_sending() -> None:
 
     import httpx
 
-    from gatewatch.notify.config import PagerDutyChannel
+    from gatewatch.config.channels import PagerDutyChannel
     from gatewatch.notify.pagerduty import PagerDutyNotifier
 
     async def attempt() -> object:

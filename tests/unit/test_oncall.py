@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from gatewatch.oncall.config import ScheduleConfig
+from gatewatch.config.oncall import ScheduleConfig
 from gatewatch.oncall.rotation import Override, on_call_window, people_on_call
 
 

@@ -20,7 +20,8 @@ def _alert(**labels: str) -> Alert:
 
 def _router(routes: list[dict[str, Any]]) -> Router:
     policies = {route["policy"]: {} for route in routes if "policy" in route}
-    return Router(GatewatchConfig.model_validate({"routes": routes, "policies": policies}))
+    config = GatewatchConfig.model_validate({"routes": routes, "policies": policies})
+    return Router(config.routes, config.default_policy)
 
 
 ROUTES = [

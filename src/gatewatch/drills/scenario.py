@@ -9,10 +9,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from gatewatch.config import ConfigError, ConfigIssue, read_yaml, validation_issues
-from gatewatch.config_base import ConfigModel
+from gatewatch.config import ConfigError, ConfigIssue, parse_yaml_model
+from gatewatch.config.base import ConfigModel
 from gatewatch.durations import Duration
 
 _REQUEST = re.compile(r"^(GET|POST|PUT|DELETE) (/\S*)$")
@@ -130,16 +130,9 @@ class Scenario(ConfigModel):
 
 def parse_scenario(text: str, filename: str) -> Scenario:
     try:
-        data, lines, issues = read_yaml(text, filename)
+        return parse_yaml_model(text, filename, Scenario)
     except ConfigError as exc:
         raise ScenarioError(exc.issues) from exc
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(issues + validation_issues(exc, filename, lines)) from exc
-    if issues:
-        raise ScenarioError(issues)
-    return scenario
 
 
 def shipped_folder() -> Path:

@@ -99,9 +99,8 @@ class StackTimings:
         steps = self.gatewatch.policies.get(policy or "")
         for step in steps.steps if steps else []:
             for target in step.targets:
-                kind, _, ident = target.partition(":")
-                if (kind == "person" and ident == person) or (
-                    kind == "schedule" and person in on_call.get(ident, [])
+                if (target.kind == "person" and target.id == person) or (
+                    target.kind == "schedule" and person in on_call.get(target.id, [])
                 ):
                     return step.after.total_seconds()
         raise GatewatchError(

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from gatewatch.config import SeverityLevel
+from gatewatch.config.schema import SeverityLevel
 
 
 class SeverityScale:

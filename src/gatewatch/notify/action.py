@@ -3,7 +3,7 @@ notification (retried, dead-lettered, visible), and the timeline says it was ask
 
 import httpx
 
-from gatewatch.notify.config import ActionChannel
+from gatewatch.config.channels import ActionChannel
 from gatewatch.notify.delivery import DELIVERED, DeliveryResult, from_response, from_transport_error
 from gatewatch.notify.message import Kind, Message
 

@@ -13,14 +13,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
-from gatewatch.clock import Clock
-from gatewatch.config import GatewatchConfig
-from gatewatch.metrics import Metrics
+from gatewatch.config.channels import ChannelConfig, DeliveryConfig
 from gatewatch.notify.action import ActionNotifier
 from gatewatch.notify.channel import Channel
-from gatewatch.notify.config import DeliveryConfig
 from gatewatch.notify.delivery import DeliveryResult
 from gatewatch.notify.mail import EmailNotifier
 from gatewatch.notify.message import Message
@@ -28,6 +25,7 @@ from gatewatch.notify.pagerduty import PagerDutyNotifier
 from gatewatch.notify.ratelimit import TokenBucket
 from gatewatch.notify.slack import SlackNotifier
 from gatewatch.notify.webhook import WebhookNotifier
+from gatewatch.runtime import Runtime
 from gatewatch.store import outbox
 from gatewatch.store.database import run_transaction
 
@@ -54,15 +52,17 @@ def retry_delay(
     return max(delay, retry_after) if retry_after is not None else delay
 
 
-def build_channels(config: GatewatchConfig, http: httpx.AsyncClient) -> dict[str, Channel]:
+def build_channels(
+    configured: list[ChannelConfig], delivery: DeliveryConfig, http: httpx.AsyncClient
+) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
-    for channel in config.channels:
+    for channel in configured:
         if channel.type == "slack":
             channels[channel.id] = SlackNotifier(channel, http)
         elif channel.type == "pagerduty":
             channels[channel.id] = PagerDutyNotifier(channel, http)
         elif channel.type == "email":
-            channels[channel.id] = EmailNotifier(channel, config.delivery.timeout.total_seconds())
+            channels[channel.id] = EmailNotifier(channel, delivery.timeout.total_seconds())
         elif channel.type == "action":
             channels[channel.id] = ActionNotifier(channel, http)
         else:
@@ -73,22 +73,21 @@ def build_channels(config: GatewatchConfig, http: httpx.AsyncClient) -> dict[str
 class Dispatcher:
     def __init__(
         self,
-        config: GatewatchConfig,
-        engine: Engine,
-        clock: Clock,
-        metrics: Metrics,
+        runtime: Runtime,
+        delivery: DeliveryConfig,
+        configured: list[ChannelConfig],
         channels: dict[str, Channel],
     ) -> None:
-        self.delivery = config.delivery
-        self.engine = engine
-        self.clock = clock
-        self.metrics = metrics
+        self.delivery = delivery
+        self.engine = runtime.database
+        self.clock = runtime.clock
+        self.metrics = runtime.metrics
         self.channels = channels
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         started = time.monotonic()
         self.buckets = {
             channel.id: TokenBucket.full(channel.rate_per_second, channel.burst, started)
-            for channel in config.channels
+            for channel in configured
         }
 
     async def run_once(self) -> int:

@@ -7,7 +7,7 @@ from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
-from gatewatch.notify.config import EmailChannel
+from gatewatch.config.channels import EmailChannel
 from gatewatch.notify.delivery import DELIVERED, DeliveryResult, from_transport_error
 from gatewatch.notify.message import Kind, Message
 

@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from gatewatch.notify.config import Templates
+from gatewatch.config.channels import Templates
 
 log = logging.getLogger(__name__)
 _sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)

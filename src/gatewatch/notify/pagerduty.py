@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from gatewatch.notify.config import PagerDutyChannel
+from gatewatch.config.channels import PagerDutyChannel
 from gatewatch.notify.delivery import DeliveryResult, from_response, from_transport_error
 from gatewatch.notify.message import Kind, Message
 

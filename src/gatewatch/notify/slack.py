@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from gatewatch.notify.config import SlackChannel
+from gatewatch.config.channels import SlackChannel
 from gatewatch.notify.delivery import DeliveryResult, from_response, from_transport_error
 from gatewatch.notify.message import Kind, Message
 

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from gatewatch.notify.config import WebhookChannel
+from gatewatch.config.channels import WebhookChannel
 from gatewatch.notify.delivery import DeliveryResult, from_response, from_transport_error
 from gatewatch.notify.message import Message
 

@@ -7,7 +7,7 @@ replaces the whole schedule's on-call set for its window.
 from dataclasses import dataclass
 from datetime import datetime
 
-from gatewatch.oncall.config import LayerConfig, ScheduleConfig
+from gatewatch.config.oncall import LayerConfig, ScheduleConfig
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,9 @@
 """The FastAPI application: routers, error bodies, health, readiness and metrics."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -15,13 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 import gatewatch
 from gatewatch.errors import Conflict, NotFound, validation_messages
-from gatewatch.escalation.scheduler import run_workers
-from gatewatch.notify.dispatcher import HTTP_LIMITS, Dispatcher, build_channels
-from gatewatch.service import IncidentEngine
-from gatewatch.slo.monitor import SloMonitor
+from gatewatch.metrics import Metrics
 from gatewatch.store.database import DatabaseUnavailable, ping
-from gatewatch.web import incidents_api, ingest, paging_api, reviews_api
+from gatewatch.web.api import incidents, ingest, notifications, oncall, reviews, slack
 from gatewatch.web.auth import Forbidden, TokenAuthenticator, Unauthorized
+from gatewatch.web.deps import Services
+from gatewatch.web.errors import InvalidQuery
 from gatewatch.web.schemas import ErrorBody, ErrorDetail
 from gatewatch.web.ui.mount import install_console
 
@@ -36,13 +33,13 @@ def _error(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
-def _install_error_handlers(app: FastAPI, engine: IncidentEngine) -> None:
+def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(ingest.InvalidPayload)
     async def invalid_payload(_: Request, exc: ingest.InvalidPayload) -> JSONResponse:
         return JSONResponse(exc.body.model_dump(), status_code=exc.status_code)
 
-    @app.exception_handler(incidents_api.InvalidQuery)
-    async def invalid_query(_: Request, exc: incidents_api.InvalidQuery) -> JSONResponse:
+    @app.exception_handler(InvalidQuery)
+    async def invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
         return _error(422, "invalid request", [ErrorDetail(path=exc.path, message=str(exc))])
 
     @app.exception_handler(RequestValidationError)
@@ -71,7 +68,7 @@ def _install_error_handlers(app: FastAPI, engine: IncidentEngine) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def unavailable(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
-        engine.metrics.http_errors.labels("database_unavailable").inc()
+        metrics.http_errors.labels("database_unavailable").inc()
         # Alertmanager and Prometheus retry on 5xx, so nothing sent now is lost.
         return _error(503, f"database unavailable: {exc}", headers={"Retry-After": "5"})
 
@@ -96,52 +93,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-@asynccontextmanager
-async def _background_workers(app: FastAPI) -> AsyncIterator[None]:
-    """Timers and outbox delivery run beside the API, in the same process."""
-    engine: IncidentEngine = app.state.engine
-    loop = asyncio.get_running_loop()
-    stop, wake = asyncio.Event(), asyncio.Event()
-
-    def wake_outbox() -> None:
-        loop.call_soon_threadsafe(wake.set)
-
-    engine.outbox_written = wake_outbox
-    timeout = engine.config.delivery.timeout.total_seconds()
-    async with httpx.AsyncClient(timeout=timeout, limits=HTTP_LIMITS) as http:
-        dispatcher = Dispatcher(
-            engine.config,
-            engine.engine,
-            engine.clock,
-            engine.metrics,
-            build_channels(engine.config, http),
-        )
-        monitor = None
-        if engine.config.slo.enabled:
-            monitor = SloMonitor(engine, engine.slo_specs())
-        task = asyncio.create_task(run_workers(engine, dispatcher, stop, wake, monitor))
-        try:
-            yield
-        finally:
-            stop.set()
-            await task
-
-
-def create_app(engine: IncidentEngine, workers: bool = False) -> FastAPI:
-    """Build the app around an engine; with `workers`, timers and delivery run in it too."""
-    app = FastAPI(
-        title="gatewatch",
-        version=gatewatch.__version__,
-        lifespan=_background_workers if workers else None,
-    )
-    app.state.engine = engine
-    app.state.authenticator = TokenAuthenticator(engine.config.auth.tokens)
-    app.include_router(ingest.router)
-    app.include_router(incidents_api.router)
-    app.include_router(paging_api.router)
-    app.include_router(reviews_api.router)
-    install_console(app, engine.config)
-    _install_error_handlers(app, engine)
+def create_app(
+    services: Services,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """The API and console over the services; `lifespan` runs beside it (the workers)."""
+    app = FastAPI(title="gatewatch", version=gatewatch.__version__, lifespan=lifespan)
+    app.state.services = services
+    app.state.authenticator = TokenAuthenticator(services.config.auth.tokens)
+    for module in (ingest, incidents, oncall, notifications, slack, reviews):
+        app.include_router(module.router)
+    install_console(app, services.config)
+    _install_error_handlers(app, services.runtime.metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["health"])
@@ -153,14 +116,14 @@ def create_app(engine: IncidentEngine, workers: bool = False) -> FastAPI:
     async def readyz() -> Response:
         """The store answers; a load balancer should send traffic only while this is 200."""
         try:
-            await run_in_threadpool(ping, engine.engine)
+            await run_in_threadpool(ping, services.runtime.database)
         except DatabaseUnavailable as exc:
             return _error(503, f"database unavailable: {exc}")
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
     async def metrics() -> Response:
-        body = await run_in_threadpool(generate_latest, engine.metrics.registry)
+        body = await run_in_threadpool(generate_latest, services.runtime.metrics.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return app

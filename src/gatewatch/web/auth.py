@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gatewatch.config import ROLE_PERMISSIONS, Permission, Role, TokenConfig
+from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Role
+from gatewatch.config.auth import TokenConfig
 from gatewatch.web.schemas import ErrorBody
 
 

@@ -4,8 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from gatewatch.incidents.service import IncidentDetail
 from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, TimelineEvent
-from gatewatch.service import IncidentDetail
 
 
 class ErrorDetail(BaseModel):

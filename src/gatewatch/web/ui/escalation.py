@@ -1,11 +1,14 @@
 """An incident's escalation as people read it: each step of its frozen plan, whether it
 has paged, was cancelled by an acknowledgement, or is next (and when)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from gatewatch.config import GatewatchConfig
-from gatewatch.store.timers import CANCELLED, DONE, EscalationPlan, TimerState
+from gatewatch.config.policies import Target
+from gatewatch.escalation.plan import IncidentPlan
+from gatewatch.escalation.steps import STEP
+from gatewatch.store.timers import CANCELLED, DONE, TimerState
 from gatewatch.timestamps import format_utc
 
 
@@ -17,22 +20,18 @@ class StepView:
     state_text: str
 
 
-def _target(config: GatewatchConfig, target: str) -> str:
-    kind, _, ident = target.partition(":")
-    if kind == "person":
-        person = config.person(ident)
-        return person.display_name if person else ident
-    return f"{kind} {ident}"
+def _target(display_name: Callable[[str], str], target: Target) -> str:
+    return display_name(target.id) if target.kind == "person" else f"{target.kind} {target.id}"
 
 
 def escalation_steps(
-    config: GatewatchConfig, plan: EscalationPlan | None, timers: list[TimerState]
+    display_name: Callable[[str], str], frozen: IncidentPlan | None, timers: list[TimerState]
 ) -> list[StepView]:
     """One line per step of the first cycle, plus any repeat cycles that have timers."""
-    if plan is None:
+    if frozen is None:
         return []
-    steps = plan.plan["steps"]
-    by_step = {(t.step, t.cycle): t for t in timers if t.kind == "step" and t.step is not None}
+    steps = frozen.plan.steps
+    by_step = {(t.step, t.cycle): t for t in timers if t.kind == STEP and t.step is not None}
     cycles = sorted({cycle for _, cycle in by_step} | {0})
     views = []
     seen_next = False
@@ -41,10 +40,10 @@ def escalation_steps(
             timer = by_step.get((index, cycle))
             if timer is None and cycle:
                 continue
-            due = timer.due_at if timer else plan.started_at + timedelta(seconds=step["after"])
+            due = timer.due_at if timer else frozen.started_at + timedelta(seconds=step.after)
             if timer is None:
                 # A step due at once runs in the transaction that opens the incident.
-                state, text = ("done", "paged") if not step["after"] else ("later", "not set")
+                state, text = ("done", "paged") if not step.after else ("later", "not set")
             elif timer.status == DONE:
                 state, text = "done", f"paged: {timer.outcome}" if timer.outcome else "paged"
             elif timer.status == CANCELLED:
@@ -54,7 +53,7 @@ def escalation_steps(
             else:
                 state, text = "later", "later"
             repeat = f" (repeat {cycle})" if cycle else ""
-            targets = ", ".join(_target(config, t) for t in step["targets"])
+            targets = ", ".join(_target(display_name, t) for t in step.targets)
             views.append(
                 StepView(f"step {index + 1}{repeat} at {format_utc(due)}", targets, state, text)
             )

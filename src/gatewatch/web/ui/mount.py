@@ -9,7 +9,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from gatewatch.config import GatewatchConfig
-from gatewatch.web.ui import forms, pages, runbooks
+from gatewatch.web.ui import (
+    alerts,
+    incidents,
+    notifications,
+    oncall,
+    reviews,
+    runbooks,
+    signin,
+    silences,
+    slos,
+)
 from gatewatch.web.ui.render import page
 from gatewatch.web.ui.session import (
     BadCsrf,
@@ -31,7 +41,8 @@ def install_console(app: FastAPI, config: GatewatchConfig) -> None:
     )
     static = resources.files("gatewatch.web.ui") / "static"
     app.mount("/ui/static", StaticFiles(directory=str(static)), name="static")
-    for module in (pages, forms, runbooks):
+    pages = (signin, alerts, incidents, silences, oncall, slos, notifications, reviews, runbooks)
+    for module in pages:
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

@@ -12,11 +12,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 
-from gatewatch.config import ROLE_PERMISSIONS, Permission
+from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission
 from gatewatch.model import AlertStatus
 from gatewatch.timestamps import format_utc
 from gatewatch.web.auth import Principal
-from gatewatch.web.context import engine_of
+from gatewatch.web.deps import services_of
 from gatewatch.web.ui.session import CSRF_FIELD
 
 NAV = [
@@ -57,11 +57,12 @@ class StatusIndicator:
 
 
 def status_indicator(request: Request) -> StatusIndicator:
-    engine = engine_of(request)
+    services = services_of(request)
     counts = Counter(
-        alert.labels.get("severity", "none") for alert in engine.alerts(AlertStatus.FIRING, [])
+        alert.labels.get("severity", "none")
+        for alert in services.incidents.alerts(AlertStatus.FIRING, [])
     )
-    order = [level.name for level in engine.config.severities]
+    order = [level.name for level in services.config.severities]
     ranked = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
     return StatusIndicator(sum(counts.values()), ranked)
 
@@ -74,7 +75,7 @@ def page(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    people = {p.id: p.display_name for p in engine_of(request).config.people}
+    people = {p.id: p.display_name for p in services_of(request).config.people}
     flash = request.session.pop("flash", None) if "session" in request.scope else None
     base = {
         "user": user,

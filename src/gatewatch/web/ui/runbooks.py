@@ -3,25 +3,22 @@ raw HTML (a runbook cannot inject script into the console)."""
 
 import re
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from gatewatch.rules.runbook_index import INDEX, runbook_title
-from gatewatch.web.auth import Principal
-from gatewatch.web.context import engine_of
+from gatewatch.web.deps import services_of
+from gatewatch.web.ui.forms import User
 from gatewatch.web.ui.render import markdown, page
-from gatewatch.web.ui.session import current_user
 
 router = APIRouter(include_in_schema=False)
-User = Annotated[Principal, Depends(current_user)]
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 def _folder(request: Request) -> Path:
-    return Path(engine_of(request).config.runbooks_dir)
+    return Path(services_of(request).config.runbooks_dir)
 
 
 @router.get("/runbooks")

@@ -9,8 +9,9 @@ from urllib.parse import quote
 
 from fastapi import Request
 
-from gatewatch.config import ROLE_PERMISSIONS, GatewatchConfig, Permission, Role
-from gatewatch.passwords import verify_password
+from gatewatch.auth.passwords import verify_password
+from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Role
+from gatewatch.config import GatewatchConfig
 from gatewatch.web.auth import Principal
 
 CSRF_FIELD = "csrf"

@@ -1,0 +1,1 @@
+"""Who may do what: roles and their permissions, and password hashes for console users."""

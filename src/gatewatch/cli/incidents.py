@@ -1,0 +1,194 @@
+"""Working incidents from the shell, over the API: alerts, incidents, ack, resolve, notes."""
+
+from typing import Annotated
+
+import typer
+
+from gatewatch.cli.common import (
+    DEFAULT_URL,
+    SEVERITY_STYLE,
+    STATUS_STYLE,
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    ago,
+    client,
+    fail,
+    out,
+    print_json,
+    styled,
+    titled_table,
+)
+from gatewatch.errors import GatewatchError
+
+incidents_app = typer.Typer()
+
+
+@incidents_app.command()
+def alerts(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    filter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--filter",
+            "-f",
+            help='Matchers, e.g. severity="critical"',
+        ),
+    ] = None,
+    status: Annotated[str, typer.Option(help="firing, resolved or all")] = "firing",
+    as_json: JsonOption = False,
+) -> None:
+    """Firing alerts by severity (the runbooks' check-alerts)."""
+    try:
+        items = client(url, token).alerts(filter or [], status)
+    except GatewatchError as exc:
+        fail(exc)
+    if as_json:
+        print_json(items)
+        return
+    order = {name: index for index, name in enumerate(SEVERITY_STYLE)}
+    items.sort(key=lambda a: (order.get(a["labels"].get("severity", ""), 99), a["starts_at"]))
+    table = titled_table(
+        f"{len(items)} {status} alerts", "severity", "alert", "target", "summary", "since"
+    )
+    for item in items:
+        labels = item["labels"]
+        table.add_row(
+            styled(labels.get("severity"), SEVERITY_STYLE),
+            labels.get("alertname", "-"),
+            labels.get("instance") or labels.get("service") or labels.get("job") or "-",
+            item["annotations"].get("summary", ""),
+            ago(item["starts_at"]),
+        )
+    out.print(table)
+
+
+@incidents_app.command()
+def incidents(
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    status: Annotated[
+        list[str] | None, typer.Option(help="open, triggered, acknowledged, resolved (repeatable)")
+    ] = None,
+    severity: Annotated[list[str] | None, typer.Option()] = None,
+    service: Annotated[list[str] | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List incidents, newest first."""
+    try:
+        page = client(url, token).incidents(status or [], severity or [], service or [], limit)
+    except GatewatchError as exc:
+        fail(exc)
+    if as_json:
+        print_json(page)
+        return
+    table = titled_table(
+        f"{page['total']} incidents",
+        "id",
+        "status",
+        "severity",
+        "title",
+        "service",
+        "triggered",
+        "acked by",
+    )
+    for item in page["items"]:
+        table.add_row(
+            str(item["id"]),
+            styled(item["status"], STATUS_STYLE),
+            styled(item["severity"], SEVERITY_STYLE),
+            item["title"],
+            item["service"] or "-",
+            ago(item["triggered_at"]),
+            item["acknowledged_by"] or "-",
+        )
+    out.print(table)
+
+
+@incidents_app.command()
+def incident(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One incident with its alerts and timeline."""
+    try:
+        detail = client(url, token).incident(incident_id)
+    except GatewatchError as exc:
+        fail(exc)
+    if as_json:
+        print_json(detail)
+        return
+    out.print(
+        f"[bold]#{detail['id']} {detail['title']}[/]  {styled(detail['status'], STATUS_STYLE)}"
+        f"  {styled(detail['severity'], SEVERITY_STYLE)}  service={detail['service'] or '-'}"
+        f"  route={detail['route']}"
+    )
+    alerts_table = titled_table("alerts", "fingerprint", "status", "alert", "labels")
+    for alert in detail["alerts"]:
+        labels = ", ".join(
+            f"{k}={v}" for k, v in sorted(alert["labels"].items()) if k != "alertname"
+        )
+        alerts_table.add_row(
+            alert["fingerprint"],
+            styled(alert["status"], STATUS_STYLE),
+            alert["labels"].get("alertname", "-"),
+            labels,
+        )
+    out.print(alerts_table)
+    timeline = titled_table("timeline", "at", "who", "what")
+    for event in detail["timeline"]:
+        timeline.add_row(event["at"], event["actor"], event["message"])
+    out.print(timeline)
+
+
+def _act(action: str, incident_id: int, url: str, token: str | None, note: str | None) -> None:
+    try:
+        result = client(url, token).act(incident_id, action, note)
+    except GatewatchError as exc:
+        fail(exc)
+    who = result["acknowledged_by"] if action == "ack" else result["resolved_by"]
+    out.print(f"incident #{incident_id} {styled(result['status'], STATUS_STYLE)} by {who}")
+
+
+NoteOption = Annotated[str | None, typer.Option("--note", "-n", help="Add a note to the timeline")]
+
+
+@incidents_app.command()
+def ack(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    note: NoteOption = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Acknowledge an incident: you are on it."""
+    _act("ack", incident_id, url, token, note)
+
+
+@incidents_app.command()
+def resolve(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    note: NoteOption = None,
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Resolve an incident by hand."""
+    _act("resolve", incident_id, url, token, note)
+
+
+@incidents_app.command()
+def note(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    text: Annotated[str, typer.Argument(help="The note")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Add a note to an incident's timeline."""
+    try:
+        event = client(url, token).note(incident_id, text)
+    except GatewatchError as exc:
+        fail(exc)
+    out.print(f"note added to incident #{incident_id} by {event['actor']}")

@@ -1,0 +1,111 @@
+"""The `gatewatch` command: assembles the per-domain command modules; serve, config check."""
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from gatewatch.auth.passwords import hash_password
+from gatewatch.cli.common import ConfigOption, fail, out
+from gatewatch.cli.drill import drill
+from gatewatch.cli.incidents import incidents_app
+from gatewatch.cli.notifications import notifications_app
+from gatewatch.cli.oncall import oncall_app
+from gatewatch.cli.reviews import postmortem, report
+from gatewatch.cli.rules import (
+    alertmanager_config_command,
+    manifests_command,
+    rules_app,
+    slo_app,
+)
+from gatewatch.cli.stack import compose, standins, up
+from gatewatch.clock import SystemClock
+from gatewatch.config import check_listen, load_config
+from gatewatch.errors import GatewatchError
+from gatewatch.wiring.server import build_app, with_bootstrap_token
+
+app = typer.Typer(
+    help="gatewatch: alerting and incident response for messaging gateways.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Validate configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(incidents_app)
+app.add_typer(oncall_app, name="oncall")
+app.add_typer(notifications_app, name="notifications")
+app.add_typer(rules_app, name="rules")
+app.add_typer(slo_app, name="slo")
+app.command("up")(up)
+app.command("compose")(compose)
+app.command("standins")(standins)
+app.command("drill")(drill)
+app.command("postmortem")(postmortem)
+app.command("report")(report)
+app.command("alertmanager-config")(alertmanager_config_command)
+app.command("manifests")(manifests_command)
+
+
+def _listen(value: str | None) -> str | None:
+    try:
+        return check_listen(value) if value is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    listen: Annotated[
+        str | None, typer.Option(help="host:port, overrides the config", callback=_listen)
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the engine: ingest, incidents, REST API."""
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        settings = load_config(config, os.environ)
+        if listen is not None:
+            settings = settings.model_copy(update={"listen": listen})
+        settings = with_bootstrap_token(settings)
+        application = build_app(settings, SystemClock())
+    except GatewatchError as exc:
+        fail(exc)
+    uvicorn.run(
+        application, host=settings.host, port=settings.port, log_level=log_level, access_log=False
+    )
+
+
+@app.command("hash-password")
+def hash_password_command(
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="GATEWATCH_PASSWORD",
+            help="Asked for when not given (or set GATEWATCH_PASSWORD)",
+        ),
+    ],
+) -> None:
+    """Print a password hash for auth.users[].password_hash in the config."""
+    if len(password) < 12:
+        fail(GatewatchError("password shorter than 12 characters", hint="choose a longer one"))
+    typer.echo(hash_password(password))
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="gatewatch.yml to validate")]) -> None:
+    """Validate a config file; every problem is printed as file:line: key: message."""
+    try:
+        settings = load_config(file, os.environ)
+    except GatewatchError as exc:
+        fail(exc)
+    out.print(
+        f"[green]ok[/] {file}: {len(settings.routes)} routes, {len(settings.severities)} "
+        f"severity levels, {len(settings.auth.tokens)} tokens, {len(settings.policies)} policies"
+    )

@@ -1,0 +1,72 @@
+"""People and schedules as written in gatewatch.yml."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+
+from gatewatch.config.base import ConfigModel
+from gatewatch.durations import Duration
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+class PersonConfig(ConfigModel):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    slack_user_id: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]+$")
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.id
+
+
+class LayerConfig(ConfigModel):
+    """A rotation: people take turns of `shift`, the first turn starting at `handoff`.
+
+    `handoff` is wall-clock time in the schedule's time zone, so a daily 09:00 hand-off
+    stays at 09:00 across daylight-saving changes.
+    """
+
+    name: str = ""
+    rotation: list[str] = Field(min_length=1)
+    shift: Duration
+    handoff: datetime
+
+    @field_validator("shift")
+    @classmethod
+    def _positive(cls, shift: timedelta) -> timedelta:
+        if shift <= timedelta(0):
+            raise ValueError("shift must be longer than 0s")
+        return shift
+
+    @field_validator("handoff")
+    @classmethod
+    def _wall_clock(cls, handoff: datetime) -> datetime:
+        if handoff.tzinfo is not None:
+            raise ValueError("write handoff as local time without offset; time_zone applies")
+        return handoff
+
+
+class ScheduleConfig(ConfigModel):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = ""
+    time_zone: str = "UTC"
+    layers: list[LayerConfig] = Field(min_length=1)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r}; use an IANA name like Europe/Berlin"
+            ) from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)

@@ -1,0 +1,245 @@
+"""The gatewatch.yml model: the top level and the small sections; each stage's own section
+lives beside it in this package and is handed to that stage alone."""
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, PrivateAttr, field_validator
+
+from gatewatch.config.auth import AuthConfig
+from gatewatch.config.base import ConfigModel
+from gatewatch.config.channels import ChannelConfig, DeliveryConfig
+from gatewatch.config.oncall import PersonConfig, ScheduleConfig
+from gatewatch.config.policies import PolicyConfig, SchedulerConfig
+from gatewatch.durations import Duration
+from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matcher
+
+DEFAULT_LISTEN = "127.0.0.1:8787"
+PathKey = tuple[str | int, ...]
+
+
+def check_listen(listen: str) -> str:
+    """`host:port` with a port in range; raises ValueError otherwise."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected host:port, got {listen!r}")
+    return listen
+
+
+class StorageConfig(ConfigModel):
+    url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite under data_dir"
+    )
+
+
+class EndpointConfig(ConfigModel):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        return url.rstrip("/")
+
+
+class SeverityLevel(ConfigModel):
+    name: str = Field(min_length=1)
+    respond_within: Duration | None = None
+    escalate_after: Duration | None = None
+    reminder_after: Duration | None = Field(
+        default=None, description="Remind the channels (no page) while still unresolved"
+    )
+    channels: list[str] = []
+    description: str = ""
+
+
+DEFAULT_SEVERITIES = [
+    SeverityLevel(
+        name="critical",
+        respond_within=timedelta(minutes=5),
+        escalate_after=timedelta(minutes=15),
+        channels=["pagerduty", "slack", "email"],
+        description="Service down, circuit breaker triggered, high message loss",
+    ),
+    SeverityLevel(
+        name="P1",
+        respond_within=timedelta(minutes=15),
+        escalate_after=timedelta(minutes=30),
+        channels=["pagerduty", "slack"],
+        description="High P99 latency",
+    ),
+    SeverityLevel(
+        name="P2",
+        respond_within=timedelta(hours=1),
+        reminder_after=timedelta(hours=2),
+        channels=["slack"],
+        description="High ACK timeout rate; reminder, manual escalation after 2 h",
+    ),
+    SeverityLevel(
+        name="warning",
+        respond_within=timedelta(hours=4),
+        channels=["slack"],
+        description="Reviewed during business hours",
+    ),
+    SeverityLevel(name="info", channels=["slack"], description="Informational"),
+]
+
+
+class RouteConfig(ConfigModel):
+    name: str = Field(min_length=1)
+    matchers: list[str] = []
+    group_by: list[str] | None = None
+    continue_: bool = Field(default=False, alias="continue")
+    policy: str | None = None
+    _parsed: list[Matcher] = PrivateAttr(default_factory=list)
+
+    @field_validator("matchers")
+    @classmethod
+    def _valid_matchers(cls, matchers: list[str]) -> list[str]:
+        for text in matchers:
+            try:
+                parse_matcher(text)
+            except MatcherSyntaxError as exc:
+                raise ValueError(str(exc)) from exc
+        return matchers
+
+    def model_post_init(self, context: Any) -> None:
+        self._parsed = [parse_matcher(text) for text in self.matchers]
+
+    @property
+    def parsed_matchers(self) -> list[Matcher]:
+        return self._parsed
+
+
+class SloMonitorConfig(ConfigModel):
+    """SLOs whose budgets gatewatch watches through Prometheus (empty: the shipped ones)."""
+
+    specs: list[Path] = []
+    poll_interval: Duration = timedelta(seconds=30)
+    enabled: bool = True
+
+
+class LimitsConfig(ConfigModel):
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    max_alerts_per_request: int = Field(default=10_000, gt=0)
+
+
+class GatewatchConfig(ConfigModel):
+    listen: str = DEFAULT_LISTEN
+    external_url: str = f"http://{DEFAULT_LISTEN}"
+    data_dir: Path = Path(".gatewatch")
+    runbooks_dir: Path = Field(
+        default=Path("runbooks"), description="Markdown runbooks served at /runbooks/<slug>"
+    )
+    storage: StorageConfig = StorageConfig()
+    auth: AuthConfig = AuthConfig()
+    prometheus: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9090")
+    alertmanager: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9093")
+    severities: list[SeverityLevel] = DEFAULT_SEVERITIES
+    default_severity: str = "warning"
+    routes: list[RouteConfig] = []
+    default_policy: str | None = None
+    policies: dict[str, PolicyConfig] = {}
+    people: list[PersonConfig] = []
+    schedules: list[ScheduleConfig] = []
+    channels: list[ChannelConfig] = []
+    delivery: DeliveryConfig = DeliveryConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    slo: SloMonitorConfig = SloMonitorConfig()
+    limits: LimitsConfig = LimitsConfig()
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, listen: str) -> str:
+        return check_listen(listen)
+
+    def reference_errors(self) -> list[tuple[PathKey, str]]:
+        """Cross-references a field validator cannot see: each (config path, message)."""
+        errors: list[tuple[PathKey, str]] = []
+        names = [level.name for level in self.severities]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                errors.append((("severities", index, "name"), f"duplicate severity {name!r}"))
+        if self.default_severity not in names:
+            errors.append(
+                (("default_severity",), f"{self.default_severity!r} is not one of {names}")
+            )
+        route_names: set[str] = set()
+        for index, route in enumerate(self.routes):
+            if route.name in route_names:
+                errors.append((("routes", index, "name"), f"duplicate route {route.name!r}"))
+            route_names.add(route.name)
+            if route.policy is not None and route.policy not in self.policies:
+                errors.append(
+                    (
+                        ("routes", index, "policy"),
+                        f"unknown policy {route.policy!r}; defined: {sorted(self.policies)}",
+                    )
+                )
+        if self.default_policy is not None and self.default_policy not in self.policies:
+            errors.append((("default_policy",), f"unknown policy {self.default_policy!r}"))
+        return errors + self._paging_reference_errors()
+
+    def _paging_reference_errors(self) -> list[tuple[PathKey, str]]:
+        errors: list[tuple[PathKey, str]] = []
+        known = {
+            "person": _unique_ids("people", [p.id for p in self.people], errors),
+            "schedule": _unique_ids("schedules", [s.id for s in self.schedules], errors),
+            "channel": _unique_ids("channels", [c.id for c in self.channels], errors),
+        }
+        for index, schedule in enumerate(self.schedules):
+            for layer_index, layer in enumerate(schedule.layers):
+                for person in layer.rotation:
+                    if person not in known["person"]:
+                        where: PathKey = ("schedules", index, "layers", layer_index, "rotation")
+                        errors.append((where, f"unknown person {person!r}"))
+        for name, policy in self.policies.items():
+            for step_index, step in enumerate(policy.steps):
+                for target in step.targets:
+                    if target.id not in known[target.kind]:
+                        where = ("policies", name, "steps", step_index, "targets")
+                        errors.append(
+                            (where, f"unknown {target.kind} {target.id!r} in {str(target)!r}")
+                        )
+        if self.channels:
+            for index, level in enumerate(self.severities):
+                for channel in level.channels:
+                    if channel not in known["channel"]:
+                        errors.append(
+                            (("severities", index, "channels"), f"unknown channel {channel!r}")
+                        )
+        return errors
+
+    def person(self, person_id: str) -> PersonConfig | None:
+        return next((p for p in self.people if p.id == person_id), None)
+
+    def schedule(self, schedule_id: str) -> ScheduleConfig | None:
+        return next((s for s in self.schedules if s.id == schedule_id), None)
+
+    def channel(self, channel_id: str) -> ChannelConfig | None:
+        return next((c for c in self.channels if c.id == channel_id), None)
+
+    def severity(self, name: str) -> SeverityLevel | None:
+        return next((level for level in self.severities if level.name == name), None)
+
+    @property
+    def database_url(self) -> str:
+        return self.storage.url or f"sqlite:///{self.data_dir / 'gatewatch.db'}"
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+def _unique_ids(section: str, ids: list[str], errors: list[tuple[PathKey, str]]) -> set[str]:
+    for index, ident in enumerate(ids):
+        if ident in ids[:index]:
+            errors.append(((section, index, "id"), f"duplicate id {ident!r}"))
+    return set(ids)

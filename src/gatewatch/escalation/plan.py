@@ -1,0 +1,90 @@
+"""The escalation plan an incident freezes when it opens: later config edits apply to new
+incidents only. Stored as JSON, read back typed (by the timers and by the console)."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Connection
+
+from gatewatch.config.policies import PolicyConfig, TargetField
+from gatewatch.config.schema import SeverityLevel
+from gatewatch.store import timers as timer_store
+
+PLAN_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlanStep(_Frozen):
+    after: float  # seconds from the start of a cycle
+    targets: list[TargetField]
+
+
+class EscalationPlan(_Frozen):
+    """Plans stored before versioning had no `version` key; they read as version 1."""
+
+    version: int = PLAN_VERSION
+    steps: list[PlanStep] = []
+    repeat: int = 0
+    repeat_interval: float = 0
+    ack_timeout: float | None = None
+    channels: list[str] = []
+    reminder_after: float | None = None
+
+    def step_due(self, started_at: datetime, step: int, cycle: int) -> datetime:
+        cycle_length = self.steps[-1].after + self.repeat_interval
+        return started_at + timedelta(seconds=cycle * cycle_length + self.steps[step].after)
+
+
+def _seconds(delta: timedelta | None) -> float | None:
+    return None if delta is None else delta.total_seconds()
+
+
+def freeze_plan(
+    policy: PolicyConfig | None, level: SeverityLevel | None, configured_channels: set[str]
+) -> EscalationPlan:
+    """The policy's steps and the severity's channels (those configured), as of now."""
+    return EscalationPlan(
+        steps=[
+            PlanStep(after=step.after.total_seconds(), targets=list(step.targets))
+            for step in (policy.steps if policy else [])
+        ],
+        repeat=policy.repeat if policy else 0,
+        repeat_interval=policy.repeat_interval.total_seconds() if policy else 0,
+        ack_timeout=_seconds(policy.ack_timeout) if policy else None,
+        channels=[c for c in (level.channels if level else []) if c in configured_channels],
+        reminder_after=_seconds(level.reminder_after) if level else None,
+    )
+
+
+@dataclass(frozen=True)
+class IncidentPlan:
+    incident_id: int
+    policy: str | None
+    plan: EscalationPlan
+    started_at: datetime
+
+
+def save_plan(
+    connection: Connection,
+    incident_id: int,
+    policy: str | None,
+    plan: EscalationPlan,
+    started_at: datetime,
+) -> None:
+    timer_store.save_plan(connection, incident_id, policy, plan.model_dump(mode="json"), started_at)
+
+
+def load_plan(connection: Connection, incident_id: int) -> IncidentPlan | None:
+    stored = timer_store.load_plan(connection, incident_id)
+    if stored is None:
+        return None
+    return IncidentPlan(
+        stored.incident_id,
+        stored.policy,
+        EscalationPlan.model_validate(stored.plan),
+        stored.started_at,
+    )

@@ -1,0 +1,239 @@
+"""Escalation decides who is paged and when, inside the transaction of the incident change
+that causes it: the plan is frozen at open, steps, ack time-outs and reminders are timer
+rows, pages are outbox rows. Nothing here sleeps or sends."""
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from gatewatch.config.oncall import ScheduleConfig
+from gatewatch.config.policies import PolicyConfig
+from gatewatch.config.schema import SeverityLevel
+from gatewatch.escalation.plan import IncidentPlan, freeze_plan, load_plan, save_plan
+from gatewatch.escalation.steps import ACK_TIMEOUT, REMINDER, STEP, StepPager
+from gatewatch.incidents.lifecycle import retrigger
+from gatewatch.incidents.timeline import SYSTEM_ACTOR, record
+from gatewatch.model import Incident, IncidentStatus
+from gatewatch.notify.compose import NotificationComposer
+from gatewatch.notify.message import Kind
+from gatewatch.runtime import Runtime
+from gatewatch.store import outbox
+from gatewatch.store import timers as timer_store
+from gatewatch.store.database import read_transaction, run_transaction
+from gatewatch.store.incidents import get_incident
+
+# PagerDuty pages whoever its own service says; a reminder must not page again.
+NO_REMINDERS = ("pagerduty",)
+# Automated actions are started and reverted by `gatewatch.actions`, not followed up here.
+NOT_FOLLOWED_UP = ("action",)
+TIMER_BATCH = 50
+
+TimerHandler = Callable[[Connection, timer_store.Timer, Incident, IncidentPlan, datetime], str]
+
+
+def _load(connection: Connection, incident_id: int) -> Incident:
+    incident = get_incident(connection, incident_id)
+    assert incident is not None, f"incident {incident_id} vanished"
+    return incident
+
+
+class Escalation:
+    def __init__(
+        self,
+        runtime: Runtime,
+        policies: Mapping[str, PolicyConfig],
+        severities: Iterable[SeverityLevel],
+        schedules: Iterable[ScheduleConfig],
+        composer: NotificationComposer,
+    ) -> None:
+        self._runtime = runtime
+        self._policies = policies
+        self._levels = {level.name: level for level in severities}
+        self._composer = composer
+        self._pager = StepPager(composer, {s.id: s for s in schedules})
+        self._handlers: dict[str, TimerHandler] = {
+            STEP: self._run_step,
+            ACK_TIMEOUT: self._run_ack_timeout,
+            REMINDER: self._run_reminder,
+        }
+
+    # -- incident changes (called inside the change's transaction) ------------------------
+
+    def incident_opened(self, connection: Connection, incident: Incident, now: datetime) -> None:
+        plan = freeze_plan(
+            self._policies.get(incident.policy or ""),
+            self._levels.get(incident.severity),
+            set(self._composer.channels),
+        )
+        save_plan(connection, incident.id, incident.policy, plan, now)
+        if plan.reminder_after:
+            timer_store.add_timer(
+                connection, incident.id, REMINDER, now + timedelta(seconds=plan.reminder_after), now
+            )
+        if plan.steps:
+            self._pager.schedule_cycle(connection, incident, plan, now, cycle=0, now=now)
+        else:
+            message = self._composer.message(connection, incident, Kind.TRIGGER)
+            self._composer.broadcast(
+                connection, incident, plan.channels, message, now, key=f"{incident.id}:open"
+            )
+
+    def incident_acknowledged(
+        self, connection: Connection, incident: Incident, actor: str, now: datetime
+    ) -> None:
+        cancelled = timer_store.cancel_pending(
+            connection, incident.id, (STEP,), f"cancelled: acknowledged by {actor}", now
+        )
+        if cancelled:
+            record(
+                connection,
+                incident.id,
+                now,
+                "escalation_stopped",
+                f"Escalation stopped by {actor}'s acknowledgement "
+                f"({cancelled} pending step{'s' if cancelled > 1 else ''} cancelled)",
+            )
+        frozen = load_plan(connection, incident.id)
+        if frozen is not None and frozen.plan.ack_timeout:
+            due = now + timedelta(seconds=frozen.plan.ack_timeout)
+            timer_store.add_timer(connection, incident.id, ACK_TIMEOUT, due, now)
+        self._follow_up(connection, incident, Kind.ACKNOWLEDGE, actor, now)
+
+    def incident_resolved(
+        self, connection: Connection, incident: Incident, actor: str, now: datetime
+    ) -> None:
+        timer_store.cancel_pending(
+            connection,
+            incident.id,
+            (STEP, ACK_TIMEOUT, REMINDER),
+            f"cancelled: resolved by {actor}",
+            now,
+        )
+        self._follow_up(connection, incident, Kind.RESOLVE, actor, now)
+
+    def _follow_up(
+        self, connection: Connection, incident: Incident, kind: Kind, actor: str, now: datetime
+    ) -> None:
+        """Acknowledgements and resolutions go wherever the trigger went."""
+        channels = [
+            channel
+            for channel in sorted(outbox.channels_notified(connection, incident.id))
+            if channel in self._composer.channels
+            and self._composer.channel_type(channel) not in NOT_FOLLOWED_UP
+        ]
+        if not channels:
+            return
+        message = self._composer.message(connection, incident, kind, actor=actor)
+        key = f"{incident.id}:{kind.value}:{now.isoformat()}"
+        self._composer.broadcast(connection, incident, channels, message, now, key=key)
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def run_due_timers(self) -> int:
+        """Run the timers due now in one transaction; the background loop calls this."""
+        now = self._runtime.clock.now()
+        ran = run_transaction(
+            self._runtime.database, lambda connection: self._run_due(connection, now)
+        )
+        for timer in ran:
+            self._runtime.metrics.timer_lateness.observe((now - timer.due_at).total_seconds())
+        return len(ran)
+
+    def _run_due(self, connection: Connection, now: datetime) -> list[timer_store.Timer]:
+        claimed = timer_store.claim_due(connection, now, TIMER_BATCH)
+        for timer in claimed:
+            incident = _load(connection, timer.incident_id)
+            frozen = load_plan(connection, incident.id)
+            assert frozen is not None, f"incident {incident.id} has timers but no plan"
+            handler = self._handlers.get(timer.kind)
+            outcome = (
+                handler(connection, timer, incident, frozen, now)
+                if handler is not None
+                else f"skipped: unknown timer kind {timer.kind}"
+            )
+            status = timer_store.DONE if outcome.startswith("done") else timer_store.CANCELLED
+            timer_store.finish(connection, timer.id, status, outcome, now)
+        return claimed
+
+    def _run_step(
+        self,
+        connection: Connection,
+        timer: timer_store.Timer,
+        incident: Incident,
+        frozen: IncidentPlan,
+        now: datetime,
+    ) -> str:
+        step = timer.step
+        if incident.status is not IncidentStatus.TRIGGERED:
+            reason = f"skipped: incident {incident.status.value}"
+            number = step + 1 if step is not None else "?"
+            record(connection, incident.id, now, "step_skipped", f"Step {number} {reason}")
+            return reason
+        assert step is not None
+        self._pager.page(
+            connection, incident, frozen.plan, frozen.started_at, step, timer.cycle, now
+        )
+        return "done"
+
+    def _run_ack_timeout(
+        self,
+        connection: Connection,
+        timer: timer_store.Timer,
+        incident: Incident,
+        frozen: IncidentPlan,
+        now: datetime,
+    ) -> str:
+        if incident.status is not IncidentStatus.ACKNOWLEDGED:
+            return f"skipped: incident {incident.status.value}"
+        minutes = round((frozen.plan.ack_timeout or 0) / 60, 1)
+        retriggered = retrigger(
+            connection,
+            incident.id,
+            SYSTEM_ACTOR,
+            f"Acknowledgement timed out after {minutes:g} min; triggered again",
+            now,
+        )
+        timer_store.restart_plan(connection, incident.id, now)
+        if frozen.plan.steps:
+            self._pager.schedule_cycle(connection, retriggered, frozen.plan, now, 0, now)
+        return "done: retriggered"
+
+    def _run_reminder(
+        self,
+        connection: Connection,
+        timer: timer_store.Timer,
+        incident: Incident,
+        frozen: IncidentPlan,
+        now: datetime,
+    ) -> str:
+        if incident.status is IncidentStatus.RESOLVED:
+            return "skipped: incident resolved"
+        plan = frozen.plan
+        channels = [c for c in plan.channels if self._composer.channel_type(c) not in NO_REMINDERS]
+        message = self._composer.message(connection, incident, Kind.REMINDER)
+        key = f"{incident.id}:reminder:{timer.id}"
+        self._composer.broadcast(connection, incident, channels, message, now, key=key)
+        record(
+            connection,
+            incident.id,
+            now,
+            "reminder",
+            f"Reminder sent: unresolved after "
+            f"{(now - incident.triggered_at).total_seconds() / 60:.0f} min "
+            "(escalate by hand if needed)",
+        )
+        due = now + timedelta(seconds=plan.reminder_after or 0)
+        timer_store.add_timer(connection, incident.id, REMINDER, due, now)
+        return "done"
+
+    # -- reading --------------------------------------------------------------------------
+
+    def progress(
+        self, incident_id: int
+    ) -> tuple[IncidentPlan | None, list[timer_store.TimerState]]:
+        """The plan the incident froze at open and its timers: who was paged, who is next."""
+        with read_transaction(self._runtime.database) as connection:
+            return load_plan(connection, incident_id), timer_store.incident_timers(
+                connection, incident_id
+            )

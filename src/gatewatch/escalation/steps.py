@@ -1,0 +1,96 @@
+"""Paging one step of a plan, and laying out a cycle of steps as timers."""
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from gatewatch.config.oncall import ScheduleConfig
+from gatewatch.escalation.plan import EscalationPlan
+from gatewatch.escalation.targets import resolve_targets
+from gatewatch.incidents.timeline import record
+from gatewatch.model import Incident
+from gatewatch.notify.compose import NotificationComposer
+from gatewatch.notify.message import Kind
+from gatewatch.store import outbox
+from gatewatch.store import timers as timer_store
+
+STEP, ACK_TIMEOUT, REMINDER = "step", "ack_timeout", "reminder"
+
+
+class StepPager:
+    def __init__(
+        self, composer: NotificationComposer, schedules: Mapping[str, ScheduleConfig]
+    ) -> None:
+        self._composer = composer
+        self._schedules = schedules
+
+    def schedule_cycle(
+        self,
+        connection: Connection,
+        incident: Incident,
+        plan: EscalationPlan,
+        started_at: datetime,
+        cycle: int,
+        now: datetime,
+    ) -> None:
+        """Every step of a cycle becomes a timer at once, so "who is next, when" is in the store.
+
+        A step due now runs in this transaction: the first page leaves with the ingest.
+        """
+        later = []
+        for step in range(len(plan.steps)):
+            due = plan.step_due(started_at, step, cycle)
+            if due <= now:
+                self.page(connection, incident, plan, started_at, step, cycle, now)
+            else:
+                later.append(timer_store.TimerSpec(STEP, due, step, cycle))
+        timer_store.add_timers(connection, incident.id, later, now)
+
+    def page(
+        self,
+        connection: Connection,
+        incident: Incident,
+        plan: EscalationPlan,
+        started_at: datetime,
+        step: int,
+        cycle: int,
+        now: datetime,
+    ) -> None:
+        """Page the step's people through the plan's channels and its direct channels."""
+        audience = resolve_targets(connection, plan.steps[step].targets, self._schedules, now)
+        base = self._composer.message(connection, incident, Kind.TRIGGER, step=step)
+        # The round (started_at) keeps a re-triggered escalation from colliding with the first.
+        round_key = f"{incident.id}:{started_at.timestamp()}:{cycle}:{step}"
+        rows = [
+            self._composer.row(
+                incident,
+                channel,
+                replace(base, recipient=self._composer.recipient(person_id)),
+                key=f"{round_key}:{person_id}:{channel}",
+            )
+            for person_id in audience.people
+            for channel in plan.channels
+        ]
+        rows += [
+            self._composer.row(incident, channel, base, key=f"{round_key}:-:{channel}")
+            for channel in audience.channels
+        ]
+        outbox.enqueue(connection, rows, now)
+        total = len(plan.steps)
+        via = ", ".join(plan.channels) or "no channel"
+        repeat = f" (repeat {cycle})" if cycle else ""
+        record(
+            connection,
+            incident.id,
+            now,
+            "paged",
+            f"Step {step + 1} of {total}{repeat}: paged {'; '.join(audience.described)} via {via}",
+            step=step,
+            cycle=cycle,
+            people=audience.people,
+            channels=plan.channels + audience.channels,
+        )
+        if step + 1 == total and cycle < plan.repeat:
+            self.schedule_cycle(connection, incident, plan, started_at, cycle + 1, now)

@@ -1,0 +1,174 @@
+"""The incident domain's operations, each one transaction: ingest, acknowledge, resolve,
+notes, and the queries over incidents and alerts.
+
+What other domains do when an incident changes (escalation, automated actions) they do as
+followers, called inside the same transaction, so a change and its pages commit together.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine
+
+from gatewatch.errors import NotFound
+from gatewatch.incidents.grouping import IngestResult, ingest_batch
+from gatewatch.incidents.lifecycle import acknowledge, add_note, resolve
+from gatewatch.incidents.severity import SeverityScale
+from gatewatch.matchers import Matcher, match_all
+from gatewatch.model import AlertBatch, AlertStatus, Incident, StoredAlert, TimelineEvent
+from gatewatch.routing import Router
+from gatewatch.runtime import Runtime
+from gatewatch.store import alerts as alert_store
+from gatewatch.store import incidents as incident_store
+from gatewatch.store.database import read_transaction, run_transaction
+
+
+class IncidentFollower(Protocol):
+    """A domain that acts when an incident opens, is acknowledged or is resolved."""
+
+    def incident_opened(
+        self, connection: Connection, incident: Incident, now: datetime
+    ) -> None: ...
+
+    def incident_acknowledged(
+        self, connection: Connection, incident: Incident, actor: str, now: datetime
+    ) -> None: ...
+
+    def incident_resolved(
+        self, connection: Connection, incident: Incident, actor: str, now: datetime
+    ) -> None: ...
+
+
+FollowerHook = Callable[[Connection, Incident, str, datetime], None]
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    incident: Incident
+    alerts: list[StoredAlert]
+    timeline: list[TimelineEvent]
+
+
+def count_incidents(database: Engine) -> dict[str, int]:
+    """Incidents by status, read at scrape time so the gauge cannot drift from the store."""
+    with read_transaction(database) as connection:
+        return incident_store.count_by_status(connection)
+
+
+def _stored(connection: Connection, incident_id: int) -> Incident:
+    incident = incident_store.get_incident(connection, incident_id)
+    assert incident is not None, f"incident {incident_id} vanished"
+    return incident
+
+
+class Incidents:
+    def __init__(
+        self,
+        runtime: Runtime,
+        router: Router,
+        severities: SeverityScale,
+        followers: Sequence[IncidentFollower],
+    ) -> None:
+        self._runtime = runtime
+        self._router = router
+        self._severities = severities
+        self._followers = followers
+
+    def ingest(self, batch: AlertBatch) -> IngestResult:
+        """Commit the batch and the pages it causes; only then may the sender get its 2xx."""
+        now = self._runtime.clock.now()
+        closed: list[Incident] = []
+
+        def work(connection: Connection) -> IngestResult:
+            closed.clear()
+            result = ingest_batch(connection, batch, self._router, self._severities, now)
+            for incident_id in result.opened:
+                opened = _stored(connection, incident_id)
+                for follower in self._followers:
+                    follower.incident_opened(connection, opened, now)
+            for incident_id in result.closed:
+                resolved = _stored(connection, incident_id)
+                for follower in self._followers:
+                    follower.incident_resolved(connection, resolved, batch.source, now)
+                closed.append(resolved)
+            return result
+
+        result = run_transaction(self._runtime.database, work)
+        metrics = self._runtime.metrics
+        for incident in closed:
+            metrics.observe_response(incident)
+        if result.opened or result.closed:
+            self._runtime.dispatcher_wakeup()
+        metrics.alerts_received.labels(batch.source, AlertStatus.FIRING.value).inc(result.firing)
+        metrics.alerts_received.labels(batch.source, AlertStatus.RESOLVED.value).inc(
+            result.resolved
+        )
+        metrics.incidents_opened.inc(len(result.opened))
+        metrics.incidents_auto_resolved.inc(len(result.closed))
+        return result
+
+    def acknowledge(self, incident_id: int, actor: str, note: str | None) -> Incident:
+        """Acknowledge; pending escalation steps are cancelled in the same transaction."""
+        return self._human_action(
+            acknowledge, lambda f: f.incident_acknowledged, incident_id, actor, note
+        )
+
+    def resolve(self, incident_id: int, actor: str, note: str | None) -> Incident:
+        """Resolve by hand; timers stop and the channels hear of it, in one transaction."""
+        return self._human_action(resolve, lambda f: f.incident_resolved, incident_id, actor, note)
+
+    def _human_action(
+        self,
+        change: Callable[[Connection, int, str, str | None, datetime], Incident],
+        hook: Callable[[IncidentFollower], FollowerHook],
+        incident_id: int,
+        actor: str,
+        note: str | None,
+    ) -> Incident:
+        now = self._runtime.clock.now()
+
+        def work(connection: Connection) -> Incident:
+            incident = change(connection, incident_id, actor, note, now)
+            for follower in self._followers:
+                hook(follower)(connection, incident, actor, now)
+            return incident
+
+        incident = run_transaction(self._runtime.database, work)
+        self._runtime.dispatcher_wakeup()
+        self._runtime.metrics.observe_response(incident)
+        return incident
+
+    def add_note(self, incident_id: int, actor: str, text: str) -> TimelineEvent:
+        now = self._runtime.clock.now()
+        return run_transaction(
+            self._runtime.database,
+            lambda connection: add_note(connection, incident_id, actor, text, now),
+        )
+
+    def list_incidents(
+        self, filters: incident_store.IncidentFilter, limit: int, offset: int
+    ) -> tuple[list[Incident], int]:
+        with read_transaction(self._runtime.database) as connection:
+            return incident_store.list_incidents(connection, filters, limit, offset)
+
+    def detail(self, incident_id: int) -> IncidentDetail:
+        with read_transaction(self._runtime.database) as connection:
+            incident = incident_store.get_incident(connection, incident_id)
+            if incident is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            return IncidentDetail(
+                incident=incident,
+                alerts=incident_store.incident_alert_list(connection, incident_id),
+                timeline=incident_store.timeline(connection, incident_id),
+            )
+
+    def alerts(self, status: AlertStatus | None, matchers: list[Matcher]) -> list[StoredAlert]:
+        with read_transaction(self._runtime.database) as connection:
+            stored = alert_store.list_alerts(connection, status)
+        return [alert for alert in stored if match_all(matchers, alert.labels)]
+
+    def alert(self, fingerprint: str) -> StoredAlert | None:
+        with read_transaction(self._runtime.database) as connection:
+            return alert_store.get_alert(connection, fingerprint)

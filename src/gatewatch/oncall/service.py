@@ -1,0 +1,68 @@
+"""Who is on call, and the overrides people add and remove at run time."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from gatewatch.config.oncall import PersonConfig, ScheduleConfig
+from gatewatch.errors import Conflict, NotFound
+from gatewatch.oncall.rotation import OnCallWindow, Override, on_call_window
+from gatewatch.runtime import Runtime
+from gatewatch.store import oncall as oncall_store
+from gatewatch.store.database import read_transaction, run_transaction
+
+
+class OnCall:
+    def __init__(
+        self,
+        runtime: Runtime,
+        people: Iterable[PersonConfig],
+        schedules: Iterable[ScheduleConfig],
+    ) -> None:
+        self._runtime = runtime
+        self.people = {person.id: person for person in people}
+        self.schedules = {schedule.id: schedule for schedule in schedules}
+
+    def display_name(self, person_id: str) -> str:
+        person = self.people.get(person_id)
+        return person.display_name if person else person_id
+
+    def on_call(self, schedule_id: str | None, at: datetime) -> list[OnCallWindow]:
+        schedules = list(self.schedules.values())
+        if schedule_id is not None:
+            if schedule_id not in self.schedules:
+                known = ", ".join(self.schedules) or "none configured"
+                raise NotFound(f"schedule {schedule_id!r} does not exist (known: {known})")
+            schedules = [self.schedules[schedule_id]]
+        with read_transaction(self._runtime.database) as connection:
+            overrides = oncall_store.list_overrides(connection, ending_after=at)
+        return [on_call_window(schedule, overrides, at) for schedule in schedules]
+
+    def add_override(
+        self, schedule_id: str, person_id: str, starts_at: datetime, ends_at: datetime, actor: str
+    ) -> Override:
+        if schedule_id not in self.schedules:
+            raise NotFound(f"schedule {schedule_id!r} does not exist")
+        if person_id not in self.people:
+            raise NotFound(f"person {person_id!r} does not exist")
+        if ends_at <= starts_at:
+            raise Conflict("an override must end after it starts")
+        now = self._runtime.clock.now()
+        return run_transaction(
+            self._runtime.database,
+            lambda connection: oncall_store.add_override(
+                connection, schedule_id, person_id, starts_at, ends_at, actor, now
+            ),
+        )
+
+    def overrides(self, schedule_id: str | None) -> list[Override]:
+        with read_transaction(self._runtime.database) as connection:
+            return oncall_store.list_overrides(
+                connection, schedule_id, ending_after=self._runtime.clock.now()
+            )
+
+    def delete_override(self, override_id: int) -> None:
+        if not run_transaction(
+            self._runtime.database,
+            lambda connection: oncall_store.delete_override(connection, override_id),
+        ):
+            raise NotFound(f"override {override_id} does not exist")

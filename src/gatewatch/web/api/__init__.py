@@ -1,0 +1,2 @@
+"""The REST API, one module per domain: parse, authorize, call the domain's service,
+serialize."""

@@ -1,0 +1,109 @@
+"""Incidents in the console: the list, one incident with its escalation and pages, and the
+acknowledge / resolve / note buttons."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from gatewatch.errors import NotFound
+from gatewatch.model import IncidentStatus
+from gatewatch.postmortem.review import PAGE_KINDS
+from gatewatch.store.incidents import IncidentFilter
+from gatewatch.web.deps import EscalationDep, IncidentsDep, NotificationsDep, OnCallDep
+from gatewatch.web.ui.escalation import escalation_steps
+from gatewatch.web.ui.forms import Csrf, Responder, User, act
+from gatewatch.web.ui.render import page
+
+router = APIRouter(include_in_schema=False)
+STATUS_FILTERS: dict[str, tuple[IncidentStatus, ...]] = {
+    "open": (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED),
+    "resolved": (IncidentStatus.RESOLVED,),
+    "all": (),
+}
+
+
+@router.get("/ui/incidents")
+def incidents_page(
+    request: Request, user: User, incidents: IncidentsDep, status: str = "open"
+) -> HTMLResponse:
+    statuses = STATUS_FILTERS.get(status, STATUS_FILTERS["open"])
+    items, _ = incidents.list_incidents(IncidentFilter(statuses), 200, 0)
+    return page(request, "incidents.html", user, "Incidents", incidents=items, status=status)
+
+
+@router.get("/ui/incidents/{incident_id}")
+def incident_page(
+    request: Request,
+    incident_id: int,
+    user: User,
+    incidents: IncidentsDep,
+    escalation: EscalationDep,
+    outbox: NotificationsDep,
+    oncall: OnCallDep,
+) -> HTMLResponse:
+    try:
+        detail = incidents.detail(incident_id)
+    except NotFound as exc:
+        return page(request, "message.html", user, "Not found", 404, message=str(exc))
+    plan, timers = escalation.progress(incident_id)
+    pages = [n for n in outbox.list(None, incident_id, 200) if n.kind in PAGE_KINDS]
+    runbooks = sorted(
+        {a.annotations["runbook_url"] for a in detail.alerts if a.annotations.get("runbook_url")}
+    )
+    return page(
+        request,
+        "incident.html",
+        user,
+        f"#{incident_id} {detail.incident.title}",
+        incident=detail.incident,
+        alerts=detail.alerts,
+        timeline=list(reversed(detail.timeline)),
+        steps=escalation_steps(oncall.display_name, plan, timers),
+        pages=pages,
+        runbooks=runbooks,
+    )
+
+
+@router.post("/ui/incidents/{incident_id}/ack")
+async def acknowledge(
+    request: Request, incident_id: int, user: Responder, csrf: Csrf, incidents: IncidentsDep
+) -> Response:
+    return await act(
+        request,
+        csrf,
+        lambda: incidents.acknowledge(incident_id, user.name, None),
+        f"Incident #{incident_id} acknowledged: escalation stopped.",
+        f"/ui/incidents/{incident_id}",
+    )
+
+
+@router.post("/ui/incidents/{incident_id}/resolve")
+async def resolve(
+    request: Request, incident_id: int, user: Responder, csrf: Csrf, incidents: IncidentsDep
+) -> Response:
+    return await act(
+        request,
+        csrf,
+        lambda: incidents.resolve(incident_id, user.name, None),
+        f"Incident #{incident_id} resolved.",
+        f"/ui/incidents/{incident_id}",
+    )
+
+
+@router.post("/ui/incidents/{incident_id}/note")
+async def note(
+    request: Request,
+    incident_id: int,
+    user: Responder,
+    csrf: Csrf,
+    incidents: IncidentsDep,
+    text: Annotated[str, Form(min_length=1, max_length=10_000)],
+) -> Response:
+    return await act(
+        request,
+        csrf,
+        lambda: incidents.add_note(incident_id, user.name, text),
+        "Note added.",
+        f"/ui/incidents/{incident_id}",
+    )
