@@ -12,23 +12,9 @@ from gatewatch.config import GatewatchConfig
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.web.app import create_app
 from gatewatch.wiring.services import build_services
+from tests.support.auth import TOKEN_CONFIG
 from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresCluster
-
-TOKENS = {
-    "ingest": "ingest-token-0123456789",
-    "viewer": "viewer-token-0123456789",
-    "responder": "responder-token-0123456",
-    "admin": "admin-token-01234567890",
-}
-TOKEN_CONFIG = [
-    {"name": f"{role}-bot" if role == "ingest" else f"{role}-alice", "role": role, "token": token}
-    for role, token in TOKENS.items()
-]
-
-
-def auth(role: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +24,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     cluster.destroy()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'gatewatch.db'}"

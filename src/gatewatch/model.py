@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 _FNV64_OFFSET = 14695981039346656037
 _FNV64_PRIME = 1099511628211
@@ -114,3 +115,33 @@ class TimelineEvent:
     kind: str
     message: str
     data: dict[str, object]
+
+
+# Rule packs link runbooks through gatewatch's external URL, filled in when rendered.
+EXTERNAL_URL_PLACEHOLDER = "__EXTERNAL_URL__"
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """Prometheus rule groups under a name: a shipped pack or the rules of an SLO spec."""
+
+    name: str
+    groups: list[dict[str, Any]]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [rule for group in self.groups for rule in group["rules"] if "alert" in rule]
+
+    def runbook_slugs(self) -> set[str]:
+        return {str(rule["annotations"]["runbook_url"]).rsplit("/", 1)[1] for rule in self.alerts()}
+
+
+@dataclass(frozen=True)
+class Override:
+    """Someone on call for a schedule in a window, in place of its rotation."""
+
+    id: int
+    schedule_id: str
+    person_id: str
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str

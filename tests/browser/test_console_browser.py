@@ -13,9 +13,11 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from gatewatch.auth.passwords import hash_password
 from gatewatch.rules.testing import build_packs
-from tests.conftest import TOKENS
+from tests.support.auth import TOKENS
 from tests.support.payloads import LOSS_LABELS, webhook, webhook_alert
 from tests.support.processes import AlertmanagerProcess, GatewatchProcess, PrometheusProcess
+
+pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [  # this machine has no network beyond loopback: keep Chromium off it

@@ -4,12 +4,15 @@ outbox, and its resolution closes it again; the timeline records the request."""
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import TOKEN_CONFIG, TOKENS
+from tests.support.auth import TOKEN_CONFIG, TOKENS
 from tests.support.gateway import GatewayProcess
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
 from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow
 
 LOSS = {
     "alertname": "HighMessageLossRate",

@@ -8,10 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import TOKEN_CONFIG, TOKENS
+from tests.support.auth import TOKEN_CONFIG, TOKENS
 from tests.support.payloads import iso
 from tests.support.processes import AlertmanagerProcess, GatewatchProcess
 from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow
 
 VIEWER = {"Authorization": f"Bearer {TOKENS['viewer']}"}
 

@@ -9,26 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TOKEN_CONFIG, TOKENS
+from tests.support.auth import TOKEN_CONFIG, TOKENS
+from tests.support.cli import gatewatch
 from tests.support.payloads import LOSS_LABELS, webhook, webhook_alert
 from tests.support.ports import free_port, wait_for_port
 from tests.support.processes import GatewatchProcess
 
-
-def gatewatch(
-    *args: str, token: str | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(cwd or Path.cwd())}
-    if token:
-        env["GATEWATCH_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "gatewatch", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=60,
-    )
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,16 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import TOKENS
-from tests.e2e.test_cli import gatewatch
+from tests.support.auth import TOKENS
+from tests.support.cli import gatewatch
 from tests.support.paging import Sinks
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
 from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow
 
 
 def test_oncall_override_and_dead_notification_resend(tmp_path: Path) -> None:

@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.unit.test_drill_scenarios import REQUIRED
+import pytest
+
+from tests.support.drills import REQUIRED
+
+pytestmark = pytest.mark.slow
 
 DRILL_TIMEOUT = 900
 

@@ -9,16 +9,19 @@ import httpx
 import pytest
 
 from gatewatch.notify.slack_signature import signed_button_press
-from tests.conftest import TOKENS
-from tests.support.paging import SLACK_SIGNING_SECRET, Sinks
+from tests.support.auth import TOKENS
+from tests.support.paging import SLACK_SIGNING_SECRET, Sinks, notifications, unsent
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.ports import free_port
 from tests.support.processes import GatewatchProcess
 from tests.support.standins import pagerduty_standin, slack_standin
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow
+
 INGEST = {"Authorization": f"Bearer {TOKENS['ingest']}"}
 VIEWER = {"Authorization": f"Bearer {TOKENS['viewer']}"}
+FAILING = ("pagerduty", "ops-hook")
 
 
 @pytest.fixture
@@ -65,7 +68,16 @@ def test_failing_channels_deliver_everything_once_they_recover(
             ).json(),
             what="notifications waiting for retry",
         )
-        time.sleep(2)
+
+        # Keep PagerDuty away until every page to it and every webhook was retried at least
+        # once during the outage.
+        def retried_in_outage() -> bool:
+            rows = [n for n in notifications(server.url) if n["channel"] in FAILING]
+            return {n["channel"] for n in rows} == set(FAILING) and all(
+                n["attempts"] >= 2 for n in rows
+            )
+
+        eventually(retried_in_outage, what="every PagerDuty page and webhook retried")
         pagerduty = pagerduty_standin(port=pagerduty_port).start()
         sinks.hook.plan.delay = 0.0
         try:
@@ -142,6 +154,7 @@ def test_sigkill_with_queued_notifications_loses_none(sinks: Sinks, tmp_path: Pa
         slack.stop()
 
 
+@pytest.mark.postgres
 def test_two_servers_on_one_postgres_page_once_per_step(
     sinks: Sinks, tmp_path: Path, postgres_cluster: Any
 ) -> None:
@@ -154,7 +167,9 @@ def test_two_servers_on_one_postgres_page_once_per_step(
     try:
         incident_id = _fire(first, "SharedOutage")
         eventually(lambda: sinks.slack_mentions("UCAROL"), timeout=20, what="step 3 page")
-        time.sleep(2)  # room for any duplicate to show up
+        # Step 3 is the last: once both servers' outbox holds nothing unsent for the
+        # incident, any duplicate would already have reached the sinks.
+        eventually(lambda: not unsent(first.url, incident_id), what="outbox drained")
         for user in ("UALICE", "UBOB", "UCAROL"):
             assert len(sinks.slack_mentions(user)) == 1, user
         triggers = [b for b in sinks.pagerduty.bodies() if b["event_action"] == "trigger"]

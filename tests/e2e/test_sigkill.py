@@ -4,10 +4,13 @@ import threading
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.conftest import TOKEN_CONFIG, TOKENS
+from tests.support.auth import TOKEN_CONFIG, TOKENS
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
+
+pytestmark = pytest.mark.slow
 
 ALERTS_PER_REQUEST = 20
 SENDERS = 4

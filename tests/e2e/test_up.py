@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow
 
 
 def _state(data: Path) -> dict[str, Any]:

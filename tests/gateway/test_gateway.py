@@ -16,6 +16,8 @@ from tests.support.gateway import SECRET, Client, GatewayProcess
 from tests.support.ports import free_port, wait_for_port
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[GatewayProcess]:
@@ -113,7 +115,9 @@ def test_order_is_kept_per_conversation(gateway: GatewayProcess) -> None:
     assert asyncio.run(scenario()) == list(range(1, 51))
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "store", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_unacked_message_goes_offline_and_arrives_on_reconnect(
     store: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -127,13 +131,21 @@ def test_unacked_message_goes_offline_and_arrives_on_reconnect(
         alice, bob = await Client.open(gateway, "alice"), await Client.open(gateway, "bob")
         await alice.send({"type": "send", "id": "late", "to": "bob", "body": "ack me"})
         await bob.receive(1, ack=False)
-        await asyncio.sleep(1.0)  # past the 500 ms ACK time-out
+        await asyncio.to_thread(
+            eventually,
+            lambda: gateway.metric("im_gateway_ack_timeouts_total") == 1,
+            what="the 500 ms ACK time-out",
+        )
         await bob.close()
         await alice.send({"type": "send", "id": "offline", "to": "bob", "body": "while away"})
         back = await Client.open(gateway, "bob")
         messages = await back.receive(2)
         assert [m["id"] for m in messages] == ["alice:late", "alice:offline"]
-        await asyncio.sleep(0.3)
+        await asyncio.to_thread(
+            eventually,
+            lambda: gateway.metric("im_gateway_offline_queue_size") == 0,
+            what="the ACKs of the stored messages processed",
+        )
         await alice.close()
         await back.close()
 

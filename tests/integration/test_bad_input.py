@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ApiFactory, auth
+from tests.conftest import ApiFactory
+from tests.support.auth import auth
 from tests.support.payloads import push_alert, webhook, webhook_alert
 
 WEBHOOK = "/api/v1/webhooks/alertmanager"

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from gatewatch.auth.passwords import hash_password
 from gatewatch.store import outbox
-from tests.conftest import TOKENS, ApiFactory, auth
+from tests.conftest import ApiFactory
+from tests.support.auth import TOKENS, auth
 from tests.support.clock import ManualClock
 from tests.support.payloads import LOSS_LABELS, webhook, webhook_alert
 

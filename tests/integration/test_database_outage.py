@@ -10,10 +10,12 @@ from gatewatch.config import GatewatchConfig
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.web.app import create_app
 from gatewatch.wiring.services import build_services
-from tests.conftest import TOKEN_CONFIG, auth
+from tests.support.auth import TOKEN_CONFIG, auth
 from tests.support.clock import ManualClock
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.postgres import PostgresCluster
+
+pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.store.tables import notifications, timers
 from gatewatch.web.deps import Services
 from gatewatch.wiring.services import build_services
-from tests.conftest import TOKEN_CONFIG
+from tests.support.auth import TOKEN_CONFIG
 from tests.support.clock import ManualClock
 
 PEOPLE = [{"id": p} for p in ("alice", "bob", "carol")]

@@ -3,7 +3,7 @@
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import auth
+from tests.support.auth import auth
 from tests.support.payloads import webhook, webhook_alert
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import auth
+from tests.support.auth import auth
 from tests.support.payloads import webhook, webhook_alert
 
 WEBHOOK = "/api/v1/webhooks/alertmanager"

@@ -6,7 +6,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from gatewatch.model import fingerprint
-from tests.conftest import ApiFactory, auth
+from tests.conftest import ApiFactory
+from tests.support.auth import auth
 from tests.support.clock import ManualClock
 from tests.support.payloads import iso, push_alert, webhook, webhook_alert
 

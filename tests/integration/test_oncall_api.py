@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import ApiFactory, auth
+from tests.conftest import ApiFactory
+from tests.support.auth import auth
 from tests.support.clock import ManualClock
 
 PEOPLE = [

@@ -13,6 +13,8 @@ from tests.support.ports import free_port
 from tests.support.processes import PrometheusProcess
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def exporter() -> Iterator[tuple[Gauge, str]]:

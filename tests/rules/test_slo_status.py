@@ -33,6 +33,8 @@ from tests.support.ports import free_port
 from tests.support.processes import PrometheusProcess
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow
+
 LOSS_RATIO = 0.00007  # 70% of the 0.01% message-loss budget: 30% left, "Warning"
 
 

@@ -2,7 +2,9 @@
 
 from typing import Any
 
-from tests.conftest import TOKEN_CONFIG
+import httpx
+
+from tests.support.auth import TOKEN_CONFIG, TOKENS
 from tests.support.standins import (
     SmtpSink,
     pagerduty_standin,
@@ -150,3 +152,23 @@ class Sinks:
             for m, rcpt in zip(self.smtp.messages, self.smtp.envelopes, strict=True)
             if address in rcpt
         ]
+
+
+def notifications(url: str, incident_id: int | None = None) -> list[dict[str, Any]]:
+    """gatewatch's outbox as its API shows it (all of an incident's, or the latest 1000)."""
+    params: dict[str, Any] = {"limit": 1000}
+    if incident_id is not None:
+        params["incident"] = incident_id
+    response = httpx.get(
+        f"{url}/api/v1/notifications",
+        params=params,
+        headers={"Authorization": f"Bearer {TOKENS['viewer']}"},
+    )
+    response.raise_for_status()
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+def unsent(url: str, incident_id: int) -> list[dict[str, Any]]:
+    """The incident's notifications still waiting or being sent."""
+    return [n for n in notifications(url, incident_id) if n["status"] in ("pending", "sending")]

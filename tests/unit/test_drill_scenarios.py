@@ -10,18 +10,7 @@ from gatewatch.drills.scenario import load_scenarios, parse_scenario
 from gatewatch.drills.timing import StackTimings
 from gatewatch.errors import GatewatchError
 from gatewatch.stack.up import StackPorts, plan_stack
-
-REQUIRED = [
-    "latency",
-    "loss",
-    "ack-timeouts",
-    "connection-errors",
-    "duplication",
-    "offline-backlog",
-    "slo-burn",
-    "gateway-down",
-    "escalation",
-]
+from tests.support.drills import REQUIRED
 
 
 def test_shipped_drills_cover_every_required_fault() -> None:

@@ -3,7 +3,8 @@
 from datetime import UTC, datetime
 
 from gatewatch.config.oncall import ScheduleConfig
-from gatewatch.oncall.rotation import Override, on_call_window, people_on_call
+from gatewatch.model import Override
+from gatewatch.oncall.rotation import on_call_window, people_on_call
 
 
 def _schedule(**layer: object) -> ScheduleConfig:

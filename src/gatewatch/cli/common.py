@@ -2,9 +2,10 @@
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +18,7 @@ from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig
 from gatewatch.errors import GatewatchError
 from gatewatch.wiring.server import admin_token_path
 
+T = TypeVar("T")
 out = Console()
 err = Console(stderr=True)
 
@@ -57,6 +59,14 @@ def fail(error: GatewatchError) -> NoReturn:
     if error.hint:
         err.print(f"[dim]hint: {error.hint}[/]")
     raise typer.Exit(1)
+
+
+def api(url: str, token: str | None, request: Callable[[GatewatchClient], T]) -> T:
+    """One call to gatewatch's API; a GatewatchError becomes one red line, a hint, exit 1."""
+    try:
+        return request(client(url, token))
+    except GatewatchError as exc:
+        fail(exc)
 
 
 def client(url: str, token: str | None) -> GatewatchClient:

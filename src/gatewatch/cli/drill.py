@@ -18,15 +18,15 @@ from rich.table import Table
 from gatewatch.cli.common import err, fail, out, titled_table
 from gatewatch.config import load_config
 from gatewatch.drills.faults import GatewayAccess
-from gatewatch.drills.runner import DrillResult, DrillRunner, Hop, StackEndpoints
+from gatewatch.drills.probes import StackEndpoints
+from gatewatch.drills.runner import DrillResult, DrillRunner, Hop
 from gatewatch.drills.scenario import Scenario, load_scenarios
 from gatewatch.drills.timing import StackTimings
 from gatewatch.durations import parse_duration
 from gatewatch.errors import GatewatchError
 from gatewatch.slo.status import PrometheusUnavailable, prometheus_api
 from gatewatch.stack.supervisor import Supervisor
-from gatewatch.stack.up import StackPorts, plan_stack
-from imgateway.cli import DEFAULT_SECRET
+from gatewatch.stack.up import GATEWAY_SECRET_FILE, StackPorts, plan_stack
 
 WARM_UP = 120.0
 
@@ -146,7 +146,9 @@ def _run(
             alertmanager=url["alertmanager"],
             gatewatch=url["gatewatch"],
             standins=url["standins"],
-            gateway=GatewayAccess(url["gateway"], DEFAULT_SECRET),
+            gateway=GatewayAccess(
+                url["gateway"], (folder / GATEWAY_SECRET_FILE).read_text().strip()
+            ),
             admin_token=(folder / "admin.token").read_text().strip(),
         )
         runner = DrillRunner(

@@ -12,14 +12,12 @@ from gatewatch.cli.common import (
     TokenOption,
     UrlOption,
     ago,
-    client,
-    fail,
+    api,
     out,
     print_json,
     styled,
     titled_table,
 )
-from gatewatch.errors import GatewatchError
 
 incidents_app = typer.Typer()
 
@@ -40,10 +38,7 @@ def alerts(
     as_json: JsonOption = False,
 ) -> None:
     """Firing alerts by severity (the runbooks' check-alerts)."""
-    try:
-        items = client(url, token).alerts(filter or [], status)
-    except GatewatchError as exc:
-        fail(exc)
+    items = api(url, token, lambda c: c.alerts(filter or [], status))
     if as_json:
         print_json(items)
         return
@@ -77,10 +72,9 @@ def incidents(
     as_json: JsonOption = False,
 ) -> None:
     """List incidents, newest first."""
-    try:
-        page = client(url, token).incidents(status or [], severity or [], service or [], limit)
-    except GatewatchError as exc:
-        fail(exc)
+    page = api(
+        url, token, lambda c: c.incidents(status or [], severity or [], service or [], limit)
+    )
     if as_json:
         print_json(page)
         return
@@ -115,10 +109,7 @@ def incident(
     as_json: JsonOption = False,
 ) -> None:
     """One incident with its alerts and timeline."""
-    try:
-        detail = client(url, token).incident(incident_id)
-    except GatewatchError as exc:
-        fail(exc)
+    detail = api(url, token, lambda c: c.incident(incident_id))
     if as_json:
         print_json(detail)
         return
@@ -146,10 +137,7 @@ def incident(
 
 
 def _act(action: str, incident_id: int, url: str, token: str | None, note: str | None) -> None:
-    try:
-        result = client(url, token).act(incident_id, action, note)
-    except GatewatchError as exc:
-        fail(exc)
+    result = api(url, token, lambda c: c.act(incident_id, action, note))
     who = result["acknowledged_by"] if action == "ack" else result["resolved_by"]
     out.print(f"incident #{incident_id} {styled(result['status'], STATUS_STYLE)} by {who}")
 
@@ -187,8 +175,5 @@ def note(
     token: TokenOption = None,
 ) -> None:
     """Add a note to an incident's timeline."""
-    try:
-        event = client(url, token).note(incident_id, text)
-    except GatewatchError as exc:
-        fail(exc)
+    event = api(url, token, lambda c: c.note(incident_id, text))
     out.print(f"note added to incident #{incident_id} by {event['actor']}")

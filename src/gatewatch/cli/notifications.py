@@ -10,13 +10,11 @@ from gatewatch.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
-    client,
-    fail,
+    api,
     out,
     print_json,
     titled_table,
 )
-from gatewatch.errors import GatewatchError
 
 notifications_app = typer.Typer(cls=DefaultCommandGroup, help="The notification outbox.")
 
@@ -32,10 +30,7 @@ def show_notifications(
     as_json: JsonOption = False,
 ) -> None:
     """Recent notifications and their delivery state."""
-    try:
-        found = client(url, token).notifications("dead" if dead else status, incident, limit)
-    except GatewatchError as exc:
-        fail(exc)
+    found = api(url, token, lambda c: c.notifications("dead" if dead else status, incident, limit))
     if as_json:
         print_json(found)
         return
@@ -71,8 +66,5 @@ def resend(
     token: TokenOption = None,
 ) -> None:
     """Queue a dead notification again, with a fresh set of attempts."""
-    try:
-        client(url, token).resend(notification_id)
-    except GatewatchError as exc:
-        fail(exc)
+    api(url, token, lambda c: c.resend(notification_id))
     out.print(f"notification #{notification_id} queued again")

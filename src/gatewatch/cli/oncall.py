@@ -11,14 +11,12 @@ from gatewatch.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
-    client,
-    fail,
+    api,
     out,
     print_json,
     titled_table,
 )
 from gatewatch.durations import parse_duration
-from gatewatch.errors import GatewatchError
 
 oncall_app = typer.Typer(cls=DefaultCommandGroup, help="Who is on call; overrides.")
 
@@ -55,10 +53,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """Who is on call now (or --at), until when, and who is next."""
-    try:
-        windows = client(url, token).on_call(schedule, parse_moment(at).isoformat())
-    except GatewatchError as exc:
-        fail(exc)
+    windows = api(url, token, lambda c: c.on_call(schedule, parse_moment(at).isoformat()))
     if as_json:
         print_json(windows)
         return
@@ -83,12 +78,9 @@ def override(
     """Put PERSON on call for SCHEDULE from --start to --end."""
     now = datetime.now(UTC)
     begins, ends = parse_moment(start, now), parse_moment(end, now)
-    try:
-        created = client(url, token).add_override(
-            schedule, person, begins.isoformat(), ends.isoformat()
-        )
-    except GatewatchError as exc:
-        fail(exc)
+    created = api(
+        url, token, lambda c: c.add_override(schedule, person, begins.isoformat(), ends.isoformat())
+    )
     out.print(
         f"override #{created['id']}: {person} on call for {schedule} "
         f"from {created['start']} to {created['end']}"
@@ -103,10 +95,7 @@ def overrides(
     as_json: JsonOption = False,
 ) -> None:
     """Current and coming overrides of a schedule."""
-    try:
-        found = client(url, token).overrides(schedule)
-    except GatewatchError as exc:
-        fail(exc)
+    found = api(url, token, lambda c: c.overrides(schedule))
     if as_json:
         print_json(found)
         return
@@ -125,8 +114,5 @@ def remove_override(
     token: TokenOption = None,
 ) -> None:
     """Delete an override."""
-    try:
-        client(url, token).delete_override(override_id)
-    except GatewatchError as exc:
-        fail(exc)
+    api(url, token, lambda c: c.delete_override(override_id))
     out.print(f"override #{override_id} removed")

@@ -11,13 +11,11 @@ from gatewatch.cli.common import (
     JsonOption,
     TokenOption,
     UrlOption,
-    client,
-    fail,
+    api,
     out,
     print_json,
     titled_table,
 )
-from gatewatch.errors import GatewatchError
 from gatewatch.postmortem.review import span
 
 
@@ -28,10 +26,7 @@ def postmortem(
     token: TokenOption = None,
 ) -> None:
     """The post-incident review as Markdown, pre-filled from the incident (template: seed 004)."""
-    try:
-        text = client(url, token).postmortem(incident_id)
-    except GatewatchError as exc:
-        fail(exc)
+    text = api(url, token, lambda c: c.postmortem(incident_id))
     if out_file is None:
         typer.echo(text, nl=False)
         return
@@ -52,10 +47,7 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """MTTA and MTTR per severity and service over incidents triggered in the period."""
-    try:
-        rows = client(url, token).response_times(since)
-    except GatewatchError as exc:
-        fail(exc)
+    rows = api(url, token, lambda c: c.response_times(since))
     if as_json:
         print_json(rows)
         return

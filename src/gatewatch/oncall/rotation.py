@@ -8,16 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gatewatch.config.oncall import LayerConfig, ScheduleConfig
-
-
-@dataclass(frozen=True)
-class Override:
-    id: int
-    schedule_id: str
-    person_id: str
-    starts_at: datetime
-    ends_at: datetime
-    created_by: str
+from gatewatch.model import Override
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from datetime import datetime
 
 from gatewatch.config.oncall import PersonConfig, ScheduleConfig
 from gatewatch.errors import Conflict, NotFound
-from gatewatch.oncall.rotation import OnCallWindow, Override, on_call_window
+from gatewatch.model import Override
+from gatewatch.oncall.rotation import OnCallWindow, on_call_window
 from gatewatch.runtime import Runtime
 from gatewatch.store import oncall as oncall_store
 from gatewatch.store.database import read_transaction, run_transaction

@@ -5,8 +5,9 @@ from typing import Any
 
 import yaml
 
+from gatewatch.model import RulePack
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
-from gatewatch.rules.packs import RulePack, load_pack, pack_names, render_pack
+from gatewatch.rules.packs import load_pack, pack_names, render_pack
 from gatewatch.slo.shipped import shipped_slo_packs
 
 TOKEN_PLACEHOLDER = "REPLACE-WITH-GATEWATCH-INGEST-TOKEN"

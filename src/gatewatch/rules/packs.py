@@ -4,7 +4,6 @@ Pure functions, spec in, text out; promtool proves the output valid.
 """
 
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from typing import Any
@@ -13,8 +12,8 @@ import yaml
 
 from gatewatch.durations import format_duration, parse_duration
 from gatewatch.errors import GatewatchError
+from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
 
-EXTERNAL_URL_PLACEHOLDER = "__EXTERNAL_URL__"
 REQUIRED_LABELS = ("severity", "team", "service")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
 _RANGE = re.compile(r"\[(\d+(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*)(:(\d+(?:ms|[smhdwy]))*)?\]")
@@ -22,18 +21,6 @@ _RANGE = re.compile(r"\[(\d+(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*)(:(\d+(?:ms|[
 
 class RulePackError(GatewatchError):
     """A pack that would produce alerts gatewatch cannot route or page on."""
-
-
-@dataclass(frozen=True)
-class RulePack:
-    name: str
-    groups: list[dict[str, Any]]
-
-    def alerts(self) -> list[dict[str, Any]]:
-        return [rule for group in self.groups for rule in group["rules"] if "alert" in rule]
-
-    def runbook_slugs(self) -> set[str]:
-        return {str(rule["annotations"]["runbook_url"]).rsplit("/", 1)[1] for rule in self.alerts()}
 
 
 def pack_names() -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gatewatch.rules.packs import EXTERNAL_URL_PLACEHOLDER, RulePack
+from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
 from gatewatch.slo.spec import Slo, SloSpec
 
 PERIOD_DAYS = 30

@@ -4,7 +4,7 @@ server watches (the configured ones, or the shipped ones)."""
 from importlib import resources
 
 from gatewatch.config.schema import SloMonitorConfig
-from gatewatch.rules.packs import RulePack
+from gatewatch.model import RulePack
 from gatewatch.slo.generate import slo_rules
 from gatewatch.slo.spec import SloSpec, load_spec, parse_spec
 

@@ -9,6 +9,7 @@ import yaml
 
 from gatewatch.rules.alertmanager_config import alertmanager_config
 from gatewatch.rules.testing import build_packs
+from gatewatch.stack.configs import gatewatch_config, prometheus_config
 
 IMAGES = {
     "prometheus": "prom/prometheus:v3.1.0",
@@ -31,22 +32,17 @@ def write_compose(out: Path) -> list[Path]:
     rules = build_packs(out / "rules", None, PUBLIC_URL)
     _dump(
         out / "prometheus.yml",
-        {
-            "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
-            "rule_files": ["/etc/prometheus/rules/*.yml"],
-            "alerting": {
-                "alertmanagers": [{"static_configs": [{"targets": ["alertmanager:9093"]}]}]
+        prometheus_config(
+            "15s",
+            ["/etc/prometheus/rules/*.yml"],
+            "alertmanager:9093",
+            {
+                "im-gateway": "gateway:8080",
+                "gatewatch": "gatewatch:8787",
+                "alertmanager": "alertmanager:9093",
+                "prometheus": "localhost:9090",
             },
-            "scrape_configs": [
-                {"job_name": job, "static_configs": [{"targets": [target]}]}
-                for job, target in (
-                    ("im-gateway", "gateway:8080"),
-                    ("gatewatch", "gatewatch:8787"),
-                    ("alertmanager", "alertmanager:9093"),
-                    ("prometheus", "localhost:9090"),
-                )
-            ],
-        },
+        ),
         header,
     )
     _dump(
@@ -56,37 +52,18 @@ def write_compose(out: Path) -> list[Path]:
     )
     _dump(
         out / "gatewatch.yml",
-        {
-            "listen": "0.0.0.0:8787",
-            "external_url": PUBLIC_URL,
-            "storage": {
-                "url": "postgresql+psycopg://gatewatch:${POSTGRES_PASSWORD}@postgres:5432/gatewatch"
-            },
-            "auth": {
-                "tokens": [
-                    {
-                        "name": "alertmanager",
-                        "role": "ingest",
-                        "token": "${GATEWATCH_INGEST_TOKEN}",
-                    },
-                    {"name": "admin", "role": "admin", "token": "${GATEWATCH_ADMIN_TOKEN}"},
-                ]
-            },
-            "prometheus": {"url": "http://prometheus:9090"},
-            "alertmanager": {"url": "http://alertmanager:9093"},
-            "channels": [
-                {
-                    "id": "circuit-breaker",
-                    "type": "action",
-                    "url": "http://gateway:8080/admin/circuit-breaker",
-                    "trigger": {"state": "open"},
-                    "resolve": {"state": "closed"},
-                }
+        gatewatch_config(
+            listen="0.0.0.0:8787",
+            external_url=PUBLIC_URL,
+            storage_url="postgresql+psycopg://gatewatch:${POSTGRES_PASSWORD}@postgres:5432/gatewatch",
+            tokens=[
+                {"name": "alertmanager", "role": "ingest", "token": "${GATEWATCH_INGEST_TOKEN}"},
+                {"name": "admin", "role": "admin", "token": "${GATEWATCH_ADMIN_TOKEN}"},
             ],
-            "severities": [
-                {"name": level} for level in ("critical", "P1", "P2", "warning", "info")
-            ],
-        },
+            prometheus_url="http://prometheus:9090",
+            alertmanager_url="http://alertmanager:9093",
+            gateway_url="http://gateway:8080",
+        ),
         header,
     )
     build = {"context": "../..", "dockerfile": "deploy/Dockerfile"}

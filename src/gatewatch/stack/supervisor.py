@@ -2,6 +2,7 @@
 back-off), stop them all in reverse order."""
 
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,7 @@ class Component:
     health_path: str
     log_file: Path
     depends_on: tuple[str, ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)  # added to the inherited one
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
@@ -73,7 +75,10 @@ class Supervisor:
         component.log_file.parent.mkdir(parents=True, exist_ok=True)
         with component.log_file.open("ab") as out:
             component.process = subprocess.Popen(
-                component.command, stdout=out, stderr=subprocess.STDOUT
+                component.command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=os.environ | component.environment if component.environment else None,
             )
         component.started_at = time.monotonic()
 

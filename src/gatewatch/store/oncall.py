@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select
 
-from gatewatch.oncall.rotation import Override
+from gatewatch.model import Override
 from gatewatch.store.tables import oncall_overrides
 
 

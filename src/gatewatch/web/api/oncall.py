@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel
 
-from gatewatch.oncall.rotation import OnCallWindow, Override
+from gatewatch.model import Override
+from gatewatch.oncall.rotation import OnCallWindow
 from gatewatch.oncall.service import OnCall
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import OnCallDep, RuntimeDep

@@ -1,0 +1,392 @@
+"""One class per kind of drill step: actions (inject a fault, clear faults, acknowledge in
+Slack) and expectations (a hop that must be seen within a deadline derived from the stack)."""
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from gatewatch.config import GatewatchConfig
+from gatewatch.drills.faults import Undo, inject
+from gatewatch.drills.probes import StackProbe
+from gatewatch.drills.scenario import (
+    AlertState,
+    Fault,
+    IncidentExpectation,
+    NotificationExpectation,
+    PageExpectation,
+    Scenario,
+    SteadyExpectation,
+    Step,
+)
+from gatewatch.drills.timing import StackTimings
+from gatewatch.notify.slack import ACK_ACTION
+from gatewatch.notify.slack_signature import signed_button_press
+from gatewatch.timestamps import parse_rfc3339
+
+TRIGGER_EVENTS = {"trigger", "post", "mail"}  # as the stand-ins label a first message
+
+
+class StepMissed(Exception):
+    """A hop did not happen within its deadline (or went wrong)."""
+
+
+@dataclass
+class DrillState:
+    started: float
+    fault_at: float | None = None  # wall clock, to compare with the components' timestamps
+    previous_at: float = 0.0
+    seen_at: float | None = None  # when the component says the hop happened
+    last: float = 0.0
+    standins_seq: int = 0
+    incident: int | None = None
+    incident_at: float = 0.0
+    policy: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    undo: list[Undo] = field(default_factory=list)
+    on_call: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DrillContext:
+    scenario: Scenario
+    state: DrillState
+    probe: StackProbe
+    timings: StackTimings
+    config: GatewatchConfig
+    stop: Callable[[str], Awaitable[None]]
+    start: Callable[[str], Awaitable[None]]
+
+    @property
+    def alert_labels(self) -> dict[str, str]:
+        return {"alertname": self.scenario.alert, **self.scenario.alert_labels}
+
+
+class Action(ABC):
+    @abstractmethod
+    def describe(self, scenario: Scenario) -> str: ...
+
+    @abstractmethod
+    async def run(self, context: DrillContext) -> str:
+        """Do it; returns what happened, for the hop's detail."""
+
+
+class Expectation(ABC):
+    @abstractmethod
+    def describe(self, scenario: Scenario) -> str: ...
+
+    @abstractmethod
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        """Seconds allowed for this hop (before the margin), and the moment they count from."""
+
+    @abstractmethod
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        """Whether the hop has happened, and what was seen."""
+
+
+def _wall(stamp: str) -> float:
+    return parse_rfc3339(stamp).timestamp()
+
+
+def _reached(detail: str, reached: dict[str, float], channels: Sequence[str]) -> tuple[bool, str]:
+    missing = sorted(set(channels) - set(reached))
+    return not missing, detail + (f"; waiting for {', '.join(missing)}" if missing else "")
+
+
+# -- actions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inject(Action):
+    fault: Fault
+
+    def describe(self, scenario: Scenario) -> str:
+        fault = self.fault
+        if fault.request:
+            return f"fault: {fault.request}"
+        if fault.traffic:
+            kinds = [k for k in ("duplicate", "bad_token") if getattr(fault.traffic, k)]
+            if not fault.traffic.ack:
+                kinds.append("no ACKs")
+            return f"fault: traffic {fault.traffic.rate:g}/s ({', '.join(kinds) or 'plain'})"
+        if fault.backlog:
+            return f"fault: {fault.backlog} messages to an offline user"
+        return f"fault: stop {fault.stop}"
+
+    async def run(self, context: DrillContext) -> str:
+        state = context.state
+        state.fault_at = state.fault_at or time.time()
+        endpoints = context.probe.endpoints
+        state.undo.append(
+            await inject(
+                self.fault, endpoints.gateway, context.probe.client, context.stop, context.start
+            )
+        )
+        return "injected"
+
+
+class Clear(Action):
+    def describe(self, scenario: Scenario) -> str:
+        return "clear: faults removed"
+
+    async def run(self, context: DrillContext) -> str:
+        while context.state.undo:
+            await context.state.undo.pop()()
+        return "faults cleared"
+
+
+@dataclass(frozen=True)
+class AcknowledgeInSlack(Action):
+    person: str
+
+    def describe(self, scenario: Scenario) -> str:
+        return f"ack: {self.person} presses Acknowledge in Slack"
+
+    async def run(self, context: DrillContext) -> str:
+        """A signed interactivity request, as Slack sends when the person presses the button."""
+        config, incident = context.config, context.state.incident
+        who = config.person(self.person)
+        secret = next((c.signing_secret for c in config.channels if c.type == "slack"), None)
+        if who is None or not who.slack_user_id or secret is None or incident is None:
+            raise StepMissed(
+                "acknowledge needs a person with a Slack user id, a Slack channel and an incident"
+            )
+        body, headers = signed_button_press(
+            secret, who.slack_user_id, self.person, ACK_ACTION, str(incident), int(time.time())
+        )
+        response = await context.probe.client.post(
+            f"{context.probe.endpoints.gatewatch}/api/v1/webhooks/slack/actions",
+            content=body,
+            headers=headers,
+        )
+        response.raise_for_status()
+        text = str(response.json().get("text", ""))
+        if "acknowledged by" not in text:
+            raise StepMissed(f"Slack acknowledge answered: {text}")
+        return text
+
+
+# -- expectations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertInPrometheus(Expectation):
+    wanted: AlertState
+    after_pending: bool  # the step before saw it pending, so the range window is behind us
+
+    def describe(self, scenario: Scenario) -> str:
+        return f"Prometheus: {scenario.alert} {self.wanted}"
+
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        alert = context.timings.alert(context.scenario.alert, context.scenario.alert_labels)
+        scrape = context.timings.scrape
+        if self.wanted == "pending":
+            allowed = alert.window + 2 * scrape + alert.evaluation
+        elif self.wanted == "firing":
+            allowed = alert.hold + 2 * alert.evaluation
+            if not self.after_pending:
+                allowed += alert.window + 2 * scrape
+        else:
+            allowed = alert.window + 2 * scrape + 2 * alert.evaluation
+        return allowed, context.state.last
+
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        alerts = await context.probe.prometheus_alerts(context.alert_labels)
+        states = sorted({alert["state"] for alert in alerts}) or ["inactive"]
+        if alerts:
+            context.state.labels = alerts[0]["labels"]
+            if self.wanted == "pending":
+                context.state.seen_at = min(_wall(alert["activeAt"]) for alert in alerts)
+        if self.wanted == "inactive":
+            return states == ["inactive"], f"Prometheus: {', '.join(states)}"
+        if self.wanted == "pending" and "firing" in states:
+            return True, "Prometheus: firing (pending was shorter than a poll)"
+        return self.wanted in states, f"Prometheus: {', '.join(states)}"
+
+
+class AlertInAlertmanager(Expectation):
+    def describe(self, scenario: Scenario) -> str:
+        return f"Alertmanager: {scenario.alert} active"
+
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        alert = context.timings.alert(context.scenario.alert, context.scenario.alert_labels)
+        return 2 * alert.evaluation, context.state.last
+
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        receivers = await context.probe.alertmanager_receivers(context.alert_labels)
+        return bool(receivers), f"Alertmanager: receivers {', '.join(receivers) or 'none'}"
+
+
+@dataclass(frozen=True)
+class IncidentStep(Expectation):
+    expected: IncidentExpectation
+
+    def describe(self, scenario: Scenario) -> str:
+        extra = ", ".join(x for x in (self.expected.severity, self.expected.policy) if x)
+        return f"gatewatch: incident {self.expected.status}" + (f" ({extra})" if extra else "")
+
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        timings, state = context.timings, context.state
+        alert = timings.alert(context.scenario.alert, context.scenario.alert_labels)
+        route = timings.route(state.labels or {"alertname": context.scenario.alert})
+        if self.expected.status == "resolved":
+            allowed = route.group_interval + 2 * alert.evaluation + timings.poll
+        elif self.expected.status == "triggered":
+            allowed = route.group_wait + timings.poll
+        else:
+            allowed = timings.poll
+        return allowed, state.last
+
+
+class IncidentOpened(IncidentStep):
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        state, probe = context.state, context.probe
+        incident = await probe.open_incident(context.alert_labels, state.started)
+        if incident is None:
+            return False, "no incident yet"
+        severity, policy = self.expected.severity, self.expected.policy
+        found = f"incident #{incident['id']} {incident['severity']}, policy {incident['policy']}"
+        if (severity and incident["severity"] != severity) or (
+            policy and incident["policy"] != policy
+        ):
+            raise StepMissed(f"{found}; expected {severity or '*'}, policy {policy or '*'}")
+        state.incident, state.policy = incident["id"], incident["policy"]
+        state.seen_at = _wall(incident["triggered_at"])
+        state.incident_at = time.monotonic()
+        state.on_call = {
+            entry["schedule"]: [p["id"] for p in entry["on_call"]]
+            for entry in await probe.gatewatch("/oncall")
+        }
+        return True, found
+
+
+class IncidentInStatus(IncidentStep):
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        state, status = context.state, self.expected.status
+        if state.incident is None:
+            raise StepMissed("no incident to look at: expect_incident (triggered) comes first")
+        incident = await context.probe.gatewatch(f"/incidents/{state.incident}")
+        stamp = incident.get(f"{status}_at")
+        if incident["status"] == status and stamp:
+            state.seen_at = _wall(stamp)
+        return incident["status"] == status, f"incident #{state.incident} {incident['status']}"
+
+
+@dataclass(frozen=True)
+class Paged(Expectation):
+    page: PageExpectation
+
+    def describe(self, scenario: Scenario) -> str:
+        return f"page: {self.page.person} on {', '.join(self.page.channels)}"
+
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        """Counted from the incident's trigger: the policy step's delay, then delivery."""
+        state, timings = context.state, context.timings
+        after = timings.page_after(state.policy, self.page.person, state.on_call)
+        return after + timings.poll, state.incident_at
+
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        state, person = context.state, self.page.person
+        who = context.config.person(person)
+        if who is None:
+            raise StepMissed(f"no person {person!r} in the stack's config")
+        reached: dict[str, float] = {}
+        for item in await context.probe.received(state.standins_seq, state.incident):
+            channel = item["channel"]
+            if (
+                (channel == "slack" and who.slack_user_id in item["to"])
+                or (channel == "email" and who.email in item["to"])
+                or (channel == "pagerduty" and item["event"] == "trigger")
+            ):
+                reached.setdefault(channel, item["at"])
+        channels = self.page.channels
+        state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
+        return _reached(
+            f"{person} reached on {', '.join(sorted(reached)) or 'nothing'}", reached, channels
+        )
+
+
+@dataclass(frozen=True)
+class Notified(Expectation):
+    note: NotificationExpectation
+
+    def describe(self, scenario: Scenario) -> str:
+        return f"notify: {self.note.event} on {', '.join(self.note.channels)}"
+
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        return context.timings.poll, context.state.last
+
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        state, event = context.state, self.note.event
+        events = TRIGGER_EVENTS if event == "trigger" else {event}
+        reached: dict[str, float] = {}
+        for item in await context.probe.received(state.standins_seq, state.incident):
+            if item["event"] in events:
+                reached.setdefault(item["channel"], item["at"])
+        channels = self.note.channels
+        state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
+        return _reached(f"{event} on {', '.join(sorted(reached)) or 'nothing'}", reached, channels)
+
+
+@dataclass(frozen=True)
+class GatewayShows(Expectation):
+    expected: dict[str, str]
+
+    def describe(self, scenario: Scenario) -> str:
+        return "gateway: " + ", ".join(f"{k}={v}" for k, v in self.expected.items())
+
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        return context.timings.poll, context.state.last
+
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        stats = await context.probe.gateway_stats()
+        seen = {key: str(stats.get(key)) for key in self.expected}
+        return seen == self.expected, "gateway: " + ", ".join(f"{k}={v}" for k, v in seen.items())
+
+
+@dataclass(frozen=True)
+class GatewaySteady(Expectation):
+    steady: SteadyExpectation
+
+    def describe(self, scenario: Scenario) -> str:
+        hold = self.steady.hold.total_seconds()
+        return f"gateway: {self.steady.stat} stays put for {hold:g}s"
+
+    def allowed(self, context: DrillContext) -> tuple[float, float]:
+        return 2 * self.steady.hold.total_seconds(), context.state.last
+
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        stat, hold = self.steady.stat, self.steady.hold.total_seconds()
+        before = (await context.probe.gateway_stats()).get(stat)
+        await asyncio.sleep(hold)
+        after = (await context.probe.gateway_stats()).get(stat)
+        return before == after, f"gateway {stat}: {before} → {after} over {hold:g}s"
+
+
+def step_kind(scenario: Scenario, index: int) -> Action | Expectation:
+    """The class that runs the scenario's step `index` (a step has exactly one kind)."""
+    step: Step = scenario.steps[index]
+    if step.inject is not None:
+        return Inject(step.inject)
+    if step.clear is not None:
+        return Clear()
+    if step.acknowledge is not None:
+        return AcknowledgeInSlack(step.acknowledge)
+    if step.expect_alert is not None:
+        after_pending = index > 0 and scenario.steps[index - 1].expect_alert == "pending"
+        return AlertInPrometheus(step.expect_alert, after_pending)
+    if step.expect_alertmanager is not None:
+        return AlertInAlertmanager()
+    if step.expect_incident is not None:
+        if step.expect_incident.status == "triggered":
+            return IncidentOpened(step.expect_incident)
+        return IncidentInStatus(step.expect_incident)
+    if step.expect_page is not None:
+        return Paged(step.expect_page)
+    if step.expect_notification is not None:
+        return Notified(step.expect_notification)
+    if step.expect_gateway is not None:
+        return GatewayShows(step.expect_gateway)
+    assert step.expect_steady is not None
+    return GatewaySteady(step.expect_steady)
