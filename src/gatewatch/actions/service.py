@@ -19,17 +19,17 @@ ACTION_LABEL = "action"
 class AutomatedActions:
     def __init__(self, composer: NotificationComposer) -> None:
         self._composer = composer
-
-    def _is_action(self, channel_id: str) -> bool:
-        return self._composer.channel_type(channel_id) == "action"
+        self._configured = {c.id for c in composer.channels.values() if c.type == "action"}
 
     def incident_opened(self, connection: Connection, incident: Incident, now: datetime) -> None:
+        if not self._configured:
+            return
         wanted = {
             alert.labels[ACTION_LABEL]
             for alert in incident_alert_list(connection, incident.id)
             if ACTION_LABEL in alert.labels
         }
-        actions = sorted(a for a in wanted if self._is_action(a))
+        actions = sorted(wanted & self._configured)
         if not actions:
             return
         message = self._composer.message(connection, incident, Kind.TRIGGER)
@@ -59,11 +59,9 @@ class AutomatedActions:
     def incident_resolved(
         self, connection: Connection, incident: Incident, actor: str, now: datetime
     ) -> None:
-        started = sorted(
-            channel
-            for channel in outbox.channels_notified(connection, incident.id)
-            if self._is_action(channel)
-        )
+        if not self._configured:
+            return
+        started = sorted(outbox.channels_notified(connection, incident.id) & self._configured)
         if not started:
             return
         message = self._composer.message(connection, incident, Kind.RESOLVE, actor=actor)

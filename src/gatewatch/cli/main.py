@@ -64,7 +64,7 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
-    """Run the engine: ingest, incidents, REST API."""
+    """Run gatewatch: ingest, incidents, escalation, delivery, the API and the console."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     try:
         settings = load_config(config, os.environ)

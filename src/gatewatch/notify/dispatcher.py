@@ -79,7 +79,7 @@ class Dispatcher:
         channels: dict[str, Channel],
     ) -> None:
         self.delivery = delivery
-        self.engine = runtime.database
+        self.database = runtime.database
         self.clock = runtime.clock
         self.metrics = runtime.metrics
         self.channels = channels
@@ -96,7 +96,7 @@ class Dispatcher:
         lease = now + self.delivery.timeout * 2 + timedelta(seconds=5)
         claimed = await asyncio.to_thread(
             run_transaction,
-            self.engine,
+            self.database,
             lambda connection: outbox.claim_due(connection, now, lease, CLAIM_LIMIT),
         )
         if not claimed:
@@ -124,7 +124,7 @@ class Dispatcher:
                 outbox.postpone(connection, notification_id, until)
             outbox.record_outcomes(connection, delivered, failed, finished)
 
-        await asyncio.to_thread(run_transaction, self.engine, record)
+        await asyncio.to_thread(run_transaction, self.database, record)
         return len(to_send)
 
     async def _send(self, notification: outbox.Notification) -> DeliveryResult:

@@ -1,1 +1,1 @@
-"""HTTP: the REST API (and later the UI) over the incident engine; no SQL here."""
+"""HTTP: the REST API and the console over the domain services; no SQL here."""
