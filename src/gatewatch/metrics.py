@@ -111,6 +111,12 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
             registry=self.registry,
         )
+        self.notification_errors = Counter(
+            "gatewatch_notification_errors",
+            "Sends that raised inside gatewatch (counted as failed attempts of that one)",
+            ["channel"],
+            registry=self.registry,
+        )
         self.template_errors = Counter(
             "gatewatch_template_errors",
             "User templates that failed; the default text was sent instead",

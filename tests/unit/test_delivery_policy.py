@@ -1,11 +1,12 @@
 """Backoff, Retry-After and rate limits: the retry policy that lives once, in the dispatcher."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from gatewatch.config.channels import DeliveryConfig
-from gatewatch.notify.delivery import from_response
+from gatewatch.notify.delivery import MAX_RETRY_AFTER, from_response, retry_after_seconds
 from gatewatch.notify.dispatcher import retry_delay
 from gatewatch.notify.ratelimit import TokenBucket
 
@@ -38,3 +39,37 @@ def test_token_bucket_delays_instead_of_dropping() -> None:
     assert [bucket.take(0.0), bucket.take(0.0)] == [0.0, 0.0]
     assert bucket.take(0.0) == 0.5
     assert bucket.take(0.5) == 0.0
+
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("7", 7.0),
+        (" 120 ", 120.0),
+        ("Wed, 02 Dec 2026 12:00:30 GMT", 30.0),  # an HTTP-date 30 s ahead
+        ("Wed, 02 Dec 2026 11:00:00 GMT", 0.0),  # already past: at once
+        ("99999999999999999999", MAX_RETRY_AFTER),  # absurd: clamped
+        ("Fri, 31 Dec 2999 23:59:59 GMT", MAX_RETRY_AFTER),
+        ("inf", None),  # neither form: normal backoff
+        ("nan", None),
+        ("-5", None),
+        ("²", None),
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_seconds_and_dates_and_clamps(
+    header: str | None, seconds: float | None
+) -> None:
+    assert retry_after_seconds(header, NOW) == seconds
+
+
+def test_a_429_with_an_absurd_retry_after_still_gets_a_finite_retry() -> None:
+    request = httpx.Request("POST", "http://x")
+    limited = from_response(httpx.Response(429, headers={"Retry-After": "inf"}, request=request))
+    assert limited.retryable
+    delay = retry_delay(1, DELIVERY, limited.retry_after, jitter=lambda: 1.0)
+    assert NOW + timedelta(seconds=delay) > NOW  # no OverflowError, a real moment

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from dataclasses import replace
 from email import message_from_bytes
 from email.policy import default
 
@@ -147,3 +148,11 @@ def test_pagerduty_channel_refuses_reminders_without_sending() -> None:
         False,
         "reminders do not page",
     )
+
+
+def test_a_title_with_line_breaks_becomes_a_one_line_subject() -> None:
+    message = replace(sample_message(step=0), title="Gateway down\r\nin eu-west\n  node 3")
+    mail = build_email(message, "gatewatch@im.example", ["alice@im.example"])
+    assert mail["Subject"] == "[CRITICAL] Gateway down in eu-west node 3"
+    assert "\n" not in str(mail["Subject"])
+    assert mail.as_bytes()  # serialises: no header injection, no ValueError

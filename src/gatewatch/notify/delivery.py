@@ -1,8 +1,13 @@
 """What a channel reports after one attempt, and how HTTP answers map onto it."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
+
+# A channel asking us to wait longer than this is asked again after this.
+MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass(frozen=True)
@@ -16,14 +21,24 @@ class DeliveryResult:
 DELIVERED = DeliveryResult(ok=True)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """RFC 9110 Retry-After: delay-seconds or an HTTP-date; None when absent or unreadable.
+    Clamped to [0, MAX_RETRY_AFTER], so `inf` or a date in 2999 cannot stall a page."""
     if value is None:
         return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    text = value.strip()
+    seconds: float
+    if text.isascii() and text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def from_response(response: httpx.Response) -> DeliveryResult:
@@ -33,9 +48,8 @@ def from_response(response: httpx.Response) -> DeliveryResult:
     body = response.text[:300]
     error = f"HTTP {response.status_code}: {body}"
     retryable = response.status_code in (408, 429) or response.status_code >= 500
-    return DeliveryResult(
-        ok=False, retryable=retryable, retry_after=_retry_after(response), error=error
-    )
+    retry_after = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
+    return DeliveryResult(ok=False, retryable=retryable, retry_after=retry_after, error=error)
 
 
 def from_transport_error(error: Exception) -> DeliveryResult:

@@ -135,17 +135,23 @@ class Dispatcher:
                 retryable=False,
                 error=f"channel {notification.channel!r} is not configured",
             )
-        message = Message.from_json(notification.message)
         async with self._in_flight:
-            return await self._attempt(channel, message)
+            return await self._attempt(channel, notification)
 
-    async def _attempt(self, channel: Channel, message: Message) -> DeliveryResult:
+    async def _attempt(self, channel: Channel, notification: outbox.Notification) -> DeliveryResult:
+        """One send. Whatever it raises stays with this notification: a failed attempt,
+        retried with backoff and dead after the last, never the end of the whole pass."""
         try:
             return await asyncio.wait_for(
-                channel.send(message), self.delivery.timeout.total_seconds() * 2
+                channel.send(Message.from_json(notification.message)),
+                self.delivery.timeout.total_seconds() * 2,
             )
         except TimeoutError:
             return DeliveryResult(ok=False, retryable=True, error="timed out")
+        except Exception as exc:
+            log.exception("notification %s to %s raised", notification.id, channel.id)
+            self.metrics.notification_errors.labels(channel.id).inc()
+            return DeliveryResult(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}")
 
     def _account(
         self,

@@ -12,6 +12,11 @@ from gatewatch.notify.delivery import DELIVERED, DeliveryResult, from_transport_
 from gatewatch.notify.message import Kind, Message
 
 
+def header_text(text: str) -> str:
+    """A header value on one line: line breaks in alert text fold into spaces."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def thread_id(incident_id: int, domain: str) -> str:
     """The Message-ID every mail of an incident refers to, so clients thread them."""
     return f"<incident-{incident_id}@{domain}>"
@@ -19,7 +24,7 @@ def thread_id(incident_id: int, domain: str) -> str:
 
 def build_email(message: Message, sender: str, recipients: list[str]) -> EmailMessage:
     domain = sender.rpartition("@")[2]
-    subject = f"[{message.severity.upper()}] {message.title}"
+    subject = header_text(f"[{message.severity.upper()}] {message.title}")
     verb = {
         Kind.TRIGGER: "",
         Kind.REMINDER: "Reminder: ",
