@@ -1,9 +1,16 @@
-"""Alertmanager matcher syntax: `a="b"`, `a!="b"`, `a=~"re"`, `a!~"re"`, lists in `{…}`."""
+"""Alertmanager matcher syntax: `a="b"`, `a!="b"`, `a=~"re"`, `a!~"re"`, lists in `{…}`.
+
+Regular expressions use RE2, as Alertmanager and Prometheus do: linear time in the input,
+no backreferences, so a matcher from a viewer or a config cannot stall the server.
+"""
 
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+import re2
 
 
 class MatcherSyntaxError(ValueError):
@@ -39,16 +46,22 @@ class Matcher:
     name: str
     op: MatchOp
     value: str
-    _pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _pattern: Any = field(default=None, compare=False, repr=False)  # a compiled RE2
 
     @classmethod
     def create(cls, name: str, op: MatchOp, value: str) -> "Matcher":
         pattern = None
         if op in (MatchOp.REGEX, MatchOp.NOT_REGEX):
             try:
-                pattern = re.compile(value)
-            except re.error as exc:
-                raise MatcherSyntaxError(f"invalid regular expression {value!r}: {exc}") from exc
+                pattern = re2.compile(value)
+            except re2.error as exc:
+                reason = exc.args[0] if exc.args else exc
+                if isinstance(reason, bytes):
+                    reason = reason.decode(errors="replace")
+                raise MatcherSyntaxError(
+                    f"invalid regular expression {value!r}: {reason} (RE2 syntax, as in "
+                    "Alertmanager: no backreferences or lookarounds)"
+                ) from exc
         return cls(name, op, value, pattern)
 
     def matches(self, labels: Mapping[str, str]) -> bool:

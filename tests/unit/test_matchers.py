@@ -44,3 +44,20 @@ def test_lists_with_and_without_braces() -> None:
 def test_invalid_matchers_name_the_problem(text: str) -> None:
     with pytest.raises(MatcherSyntaxError, match="invalid"):
         parse_matchers(text)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [r'x=~"(a)\\1"', r'x=~"(?=a)a"', r'x=~"(?<!b)a"'],
+)
+def test_what_re2_cannot_do_is_refused_with_the_reason(pattern: str) -> None:
+    with pytest.raises(MatcherSyntaxError, match="RE2 syntax"):
+        parse_matcher(pattern)
+
+
+def test_nested_quantifiers_match_in_linear_time() -> None:
+    """`(a+)+b` over a long run of `a` takes a backtracking engine about 2^n steps (years at
+    n = 5000); RE2 answers at once. The test would hang before the fix, not fail slowly."""
+    matcher = parse_matcher('instance=~"(a+)+b"')
+    assert not matcher.matches({"instance": "a" * 5000})
+    assert matcher.matches({"instance": "a" * 5000 + "b"})
