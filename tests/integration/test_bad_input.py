@@ -46,6 +46,52 @@ def _bad_webhooks() -> list[tuple[str, Any, str]]:
         lambda b: b["alerts"][0]["labels"].update({"bad-name": "x"}),
     )
     case("empty labels", "alerts[1].labels", lambda b: b["alerts"][1].update(labels={}))
+    # Limits at the edge: the same answer whatever the store (PostgreSQL refused these).
+    case(
+        "alertname over 255",
+        "alerts[0].labels",
+        lambda b: b["alerts"][0]["labels"].update(alertname="A" * 256),
+    )
+    case(
+        "service over 255",
+        "alerts[1].labels",
+        lambda b: b["alerts"][1]["labels"].update(service="s" * 300),
+    )
+    case(
+        "label value over 1024",
+        "alerts[0].labels.instance",
+        lambda b: b["alerts"][0]["labels"].update(instance="i" * 1025),
+    )
+    case(
+        "label name over 128",
+        f"alerts[0].labels.{'n' * 129}.[key]",
+        lambda b: b["alerts"][0]["labels"].update({"n" * 129: "x"}),
+    )
+    case(
+        "too many labels",
+        "alerts[0].labels",
+        lambda b: b["alerts"][0]["labels"].update({f"l{i}": "x" for i in range(64)}),
+    )
+    case(
+        "NUL in a label",
+        "alerts[1].labels.instance",
+        lambda b: b["alerts"][1]["labels"].update(instance="gw\u0000-1"),
+    )
+    case(
+        "NUL in an annotation",
+        "alerts[0].annotations.summary",
+        lambda b: b["alerts"][0]["annotations"].update(summary="down\x00now"),
+    )
+    case(
+        "annotation over 16 KiB",
+        "alerts[0].annotations.description",
+        lambda b: b["alerts"][0]["annotations"].update(description="d" * (16 * 1024 + 1)),
+    )
+    case(
+        "NUL in the generator URL",
+        "alerts[0].generatorURL",
+        lambda b: b["alerts"][0].update(generatorURL="http://p/\x00"),
+    )
     return cases
 
 
@@ -60,6 +106,17 @@ def test_invalid_webhook_names_the_field_and_stores_nothing(
     assert response.json()["error"] == "invalid payload"
     assert path in [d["path"] for d in response.json()["details"]]
     _nothing_stored(api)
+
+
+def test_values_at_the_limits_are_stored_alike_on_both_stores(api: TestClient) -> None:
+    labels = {"alertname": "A" * 255, "service": "é" * 255, "instance": "ü" * 1024}
+    labels |= {f"l{i}": "x" for i in range(64 - len(labels))}
+    annotations = {"summary": "s", "description": "ö" * (16 * 1024)}
+    body = webhook([webhook_alert(labels, annotations=annotations)])
+    response = api.post(WEBHOOK, json=body, headers=auth("ingest"))
+    assert response.status_code == 200, response.text
+    stored = api.get("/api/v1/alerts", headers=auth("viewer")).json()["items"]
+    assert [(a["labels"], a["annotations"]) for a in stored] == [(labels, annotations)]
 
 
 def test_invalid_push_names_the_index(api: TestClient) -> None:

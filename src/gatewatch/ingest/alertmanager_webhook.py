@@ -5,7 +5,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gatewatch.ingest.payload import AnnotationSet, LabelSet, Timestamp
+from gatewatch.ingest.payload import (
+    AnnotationSet,
+    LabelName,
+    LabelSet,
+    LabelValue,
+    Timestamp,
+    Url,
+)
 from gatewatch.model import Alert, AlertBatch, AlertStatus, fingerprint
 
 
@@ -17,7 +24,7 @@ class WebhookAlert(BaseModel):
     annotations: AnnotationSet = {}
     starts_at: Timestamp = Field(alias="startsAt")
     ends_at: Timestamp = Field(default=None, alias="endsAt")
-    generator_url: str = Field(default="", alias="generatorURL")
+    generator_url: Url = Field(default="", alias="generatorURL")
     fingerprint: str | None = None
 
 
@@ -29,7 +36,7 @@ class WebhookPayload(BaseModel):
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
     status: Literal["firing", "resolved"]
     receiver: str
-    group_labels: dict[str, str] = Field(default_factory=dict, alias="groupLabels")
+    group_labels: dict[LabelName, LabelValue] = Field(default_factory=dict, alias="groupLabels")
     common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
     common_annotations: dict[str, str] = Field(default_factory=dict, alias="commonAnnotations")
     external_url: str = Field(default="", alias="externalURL")

@@ -1,7 +1,11 @@
-"""Pieces shared by the payload formats: label sets and Go's zero time.
+"""Pieces shared by the payload formats: label sets, annotations, Go's zero time, and the
+limits every alert is held to at the edge.
 
-Constraints are declared, not coded, so pydantic checks them in its compiled core: the
-ingest path validates every label of every alert.
+The limits are the same whatever the store: a body SQLite would keep and PostgreSQL would
+refuse (a NUL character, a value longer than an indexed column) is a 422 naming the JSON
+path on both, never a 500 that Alertmanager retries for ever. Constraints are declared, not
+coded, where pydantic can check them in its compiled core: ingest validates every label of
+every alert.
 """
 
 from datetime import UTC, datetime
@@ -9,8 +13,29 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+MAX_LABEL_NAME = 128
+MAX_LABEL_VALUE = 1024
+MAX_LABELS = 64
+MAX_ANNOTATION_VALUE = 16 * 1024
+MAX_ANNOTATIONS = 64
+MAX_URL = 4096
+# Labels kept in indexed columns of their own (the alert's name, the incident's service).
+MAX_INDEXED_VALUE = 255
+INDEXED_LABELS = ("alertname", "service", "job")
 _GO_ZERO_TIME_YEAR = 1
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which gatewatch does not store")
+    return value
+
+
+def _indexed_fit(labels: dict[str, str]) -> dict[str, str]:
+    for name in INDEXED_LABELS:
+        if len(labels.get(name, "")) > MAX_INDEXED_VALUE:
+            raise ValueError(f"label {name!r} is longer than {MAX_INDEXED_VALUE} characters")
+    return labels
 
 
 def _zero_time_is_none(value: datetime | None) -> datetime | None:
@@ -20,6 +45,18 @@ def _zero_time_is_none(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-LabelSet = Annotated[dict[LabelName, str], Field(min_length=1)]
-AnnotationSet = dict[LabelName, str]
+LabelName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=MAX_LABEL_NAME)
+]
+SafeText = Annotated[str, AfterValidator(_no_nul)]
+LabelValue = Annotated[SafeText, StringConstraints(max_length=MAX_LABEL_VALUE)]
+AnnotationValue = Annotated[SafeText, StringConstraints(max_length=MAX_ANNOTATION_VALUE)]
+Url = Annotated[SafeText, StringConstraints(max_length=MAX_URL)]
+
+LabelSet = Annotated[
+    dict[LabelName, LabelValue],
+    Field(min_length=1, max_length=MAX_LABELS),
+    AfterValidator(_indexed_fit),
+]
+AnnotationSet = Annotated[dict[LabelName, AnnotationValue], Field(max_length=MAX_ANNOTATIONS)]
 Timestamp = Annotated[AwareDatetime | None, AfterValidator(_zero_time_is_none)]

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from gatewatch.ingest.payload import AnnotationSet, LabelSet, Timestamp
+from gatewatch.ingest.payload import AnnotationSet, LabelSet, Timestamp, Url
 from gatewatch.model import Alert, AlertBatch, AlertStatus, fingerprint
 
 
@@ -15,7 +15,7 @@ class PostableAlert(BaseModel):
     annotations: AnnotationSet = {}
     starts_at: Timestamp = Field(default=None, alias="startsAt")
     ends_at: Timestamp = Field(default=None, alias="endsAt")
-    generator_url: str = Field(default="", alias="generatorURL")
+    generator_url: Url = Field(default="", alias="generatorURL")
 
     @model_validator(mode="after")
     def _ordered(self) -> "PostableAlert":
