@@ -156,3 +156,28 @@ def test_a_title_with_line_breaks_becomes_a_one_line_subject() -> None:
     assert mail["Subject"] == "[CRITICAL] Gateway down in eu-west node 3"
     assert "\n" not in str(mail["Subject"])
     assert mail.as_bytes()  # serialises: no header injection, no ValueError
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        '{{ "%.1f" % labels.instance }}',  # TypeError: a string where a number is formatted
+        "{{ 1 / 0 }}",  # ZeroDivisionError
+        "{{ labels.clear() }}",  # mutation, refused by the immutable sandbox
+        "{{ labels.update({'severity': 'info'}) }}",
+    ],
+)
+def test_any_failing_template_falls_back_and_leaves_the_message_alone(template: str) -> None:
+    message = sample_message()
+    labels_before = dict(message.labels)
+    result, error = apply_templates(message, Templates(text=template))
+    assert result.text == message.text
+    assert error is not None and error.startswith("text: ")
+    assert message.labels == labels_before and result.labels == labels_before
+
+
+def test_a_template_cannot_change_the_labels_it_is_shown() -> None:
+    message = sample_message()
+    labels_before = dict(message.labels)
+    apply_templates(message, Templates(title="{% set _ = labels.pop('instance') %}{{ title }}"))
+    assert message.labels == labels_before

@@ -5,18 +5,20 @@ channel only formats it. User templates run in Jinja2's sandbox; a broken one fa
 the default text and is counted, never dropping the notification.
 """
 
+import copy
 import logging
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from gatewatch.config.channels import Templates
 
 log = logging.getLogger(__name__)
-_sandbox = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# Immutable: a template cannot change what it is shown (`{{ labels.clear() }}` is refused).
+_sandbox = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 class Kind(StrEnum):
@@ -74,16 +76,17 @@ def apply_templates(message: Message, templates: Templates) -> tuple[Message, st
     """The message with the channel's templates applied, and the template error if any."""
     if templates.title is None and templates.text is None:
         return message, None
-    context = message.to_json()
     rendered: dict[str, str] = {}
     for field in ("title", "text"):
         source = getattr(templates, field)
         if source is None:
             continue
+        # A copy per render: whatever a template does, the message's own dicts stay as they are.
+        context = copy.deepcopy(message.to_json())
         try:
             rendered[field] = _sandbox.from_string(source).render(context)
-        except TemplateError as exc:
+        except Exception as exc:  # any failure of a user's template: the default text is sent
             log.warning("template for %s failed, default text used: %s", field, exc)
-            return message, f"{field}: {exc}"
+            return message, f"{field}: {type(exc).__name__}: {exc}"
     title = rendered.get("title", message.title)
     return replace(message, title=title, text=rendered.get("text", message.text)), None
