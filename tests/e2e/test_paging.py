@@ -1,5 +1,7 @@
 """Paging end to end: a real gatewatch process, real SMTP, Slack and PagerDuty stand-ins."""
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,8 @@ from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
 from tests.support.waiting import eventually
 
+RUNBOOKS = Path(__file__).parents[2] / "runbooks"
+
 pytestmark = pytest.mark.slow
 
 
@@ -24,7 +28,9 @@ def sinks() -> Iterator[Sinks]:
     created.stop()
 
 
-def _fire(server: GatewatchProcess, name: str = "IMGatewayServiceDown") -> int:
+def _fire(
+    server: GatewatchProcess, name: str = "IMGatewayServiceDown", runbook: str = "gateway-down"
+) -> int:
     body = webhook(
         [
             webhook_alert(
@@ -37,7 +43,7 @@ def _fire(server: GatewatchProcess, name: str = "IMGatewayServiceDown") -> int:
                 annotations={
                     "summary": "IM gateway down",
                     "description": "gw-1 stopped answering",
-                    "runbook_url": "http://gatewatch.test/runbooks/gateway-down",
+                    "runbook_url": f"http://gatewatch.test/runbooks/{runbook}",
                 },
             )
         ],
@@ -145,5 +151,41 @@ def test_trigger_escalate_ack_timeout_resolve(
         # incident, nothing more can be sent for it.
         eventually(lambda: not unsent(server.url, incident_id), what="outbox drained")
         assert not sinks.slack_mentions("UCAROL")
+    finally:
+        server.stop()
+
+
+PUBLIC = "http://gatewatch.test"  # the external_url the sinks' config gives gatewatch
+URL = re.compile(r"https?://[^\s\"'<>|]+")
+
+
+def test_every_link_a_page_carries_opens_its_page(sinks: Sinks, tmp_path: Path) -> None:
+    """Follow the links in what Slack, PagerDuty, the mail server and the webhook received
+    (signed in to the console, as the responder who clicks them would be)."""
+    config = sinks.config(f"sqlite:///{tmp_path}/gw.db", step_delay="60s")
+    config["runbooks_dir"] = str(RUNBOOKS)
+    server = GatewatchProcess(tmp_path, config).start()
+    try:
+        incident_id = _fire(server, runbook="service-down")
+        eventually(lambda: sinks.slack_mentions("UALICE"), what="Slack page")
+        eventually(lambda: sinks.pd("trigger"), what="PagerDuty trigger")
+        eventually(lambda: sinks.mails_to("alice@im.example"), what="mail")
+        eventually(lambda: sinks.hook.bodies(), what="webhook")
+        received = [
+            json.dumps(sinks.slack.bodies()),
+            json.dumps(sinks.pagerduty.bodies()),
+            json.dumps(sinks.hook.bodies()),
+            *(mail.get_body(("plain",)).get_content() for mail in sinks.smtp.messages),
+        ]
+        links = {link for text in received for link in URL.findall(text) if link.startswith(PUBLIC)}
+        assert f"{PUBLIC}/ui/incidents/{incident_id}" in links
+        assert f"{PUBLIC}/runbooks/service-down" in links
+        with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
+            signed_in = browser.post("/ui/login", data={"token": TOKENS["viewer"]})
+            assert signed_in.status_code == 200
+            for link in sorted(links):
+                page = browser.get(link.removeprefix(PUBLIC))
+                assert page.status_code == 200, f"{link} answered {page.status_code}"
+                assert "IM gateway down" in page.text, link
     finally:
         server.stop()

@@ -295,3 +295,8 @@ def test_dead_notification_is_resent_from_its_page(
     assert "Re-send" not in resent.text
     pending = api.get("/api/v1/notifications", params={"status": "pending"}, headers=auth("viewer"))
     assert claimed[0].id in [n["id"] for n in pending.json()]
+
+
+def test_links_from_older_pages_redirect_to_the_console(api: TestClient) -> None:
+    moved = api.get("/incidents/7", follow_redirects=False)
+    assert moved.status_code == 308 and moved.headers["location"] == "/ui/incidents/7"

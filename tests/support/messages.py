@@ -14,7 +14,7 @@ def sample_message(
         "severity": "critical",
         "status": "triggered",
         "service": "im-gateway",
-        "incident_url": "http://gw.test/incidents/42",
+        "incident_url": "http://gw.test/ui/incidents/42",
         "runbook_url": "http://gw.test/runbooks/gateway-down",
         "labels": {"alertname": "IMGatewayServiceDown", "instance": "gw-1:8080"},
         "triggered_at": "2026-11-22T10:00:00+00:00",

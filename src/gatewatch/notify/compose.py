@@ -55,7 +55,7 @@ class NotificationComposer:
             severity=incident.severity,
             status=incident.status.value,
             service=incident.service,
-            incident_url=f"{self._base_url}/incidents/{incident.id}",
+            incident_url=f"{self._base_url}/ui/incidents/{incident.id}",
             runbook_url=first.get("runbook_url"),
             labels=common,
             triggered_at=incident.triggered_at.isoformat(),

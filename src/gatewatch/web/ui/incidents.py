@@ -4,7 +4,7 @@ acknowledge / resolve / note buttons."""
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gatewatch.errors import NotFound
 from gatewatch.model import IncidentStatus
@@ -30,6 +30,12 @@ def incidents_page(
     statuses = STATUS_FILTERS.get(status, STATUS_FILTERS["open"])
     items, _ = incidents.list_incidents(IncidentFilter(statuses), 200, 0)
     return page(request, "incidents.html", user, "Incidents", incidents=items, status=status)
+
+
+@router.get("/incidents/{incident_id}")
+def incident_link(incident_id: int) -> RedirectResponse:
+    """Pages sent before the console moved under /ui/ linked here; keep them working."""
+    return RedirectResponse(f"/ui/incidents/{incident_id}", status_code=308)
 
 
 @router.get("/ui/incidents/{incident_id}")
