@@ -25,6 +25,9 @@ from gatewatch.store.incidents import (
     update_incident,
 )
 
+# The source of the batches in which pushed alerts expire (endsAt passed without a refresh).
+EXPIRY = "expiry"
+
 
 @dataclass
 class IngestResult:
@@ -183,11 +186,12 @@ def ingest_batch(
     for incident_id, fp in sorted(links):
         if fp in newly_resolved:
             resolved_in[incident_id].append(latest[fp])
+    expiring = batch.source == EXPIRY
     for incident_id, cleared in resolved_in.items():
         event(
             incident_id,
             "alerts_resolved",
-            _describe(cleared, "resolved"),
+            _describe(cleared, "expired (endsAt passed)" if expiring else "resolved"),
             fingerprints=[alert.fingerprint for alert in cleared],
         )
     attach_alerts(connection, attach_rows)
@@ -202,7 +206,13 @@ def ingest_batch(
                 "updated_at": now,
             },
         )
-        event(incident_id, "resolved", "Resolved: all alerts resolved at the source")
+        event(
+            incident_id,
+            "resolved",
+            "Resolved: every alert expired, its endsAt passed without a refresh"
+            if expiring
+            else "Resolved: all alerts resolved at the source",
+        )
         result.closed.append(incident_id)
     add_events(connection, events)
     return result

@@ -13,11 +13,19 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine
 
 from gatewatch.errors import NotFound
-from gatewatch.incidents.grouping import IngestResult, ingest_batch
+from gatewatch.incidents.grouping import EXPIRY, IngestResult, ingest_batch
 from gatewatch.incidents.lifecycle import acknowledge, add_note, resolve
 from gatewatch.incidents.severity import SeverityScale
+from gatewatch.ingest import prometheus_push
 from gatewatch.matchers import Matcher, match_all
-from gatewatch.model import AlertBatch, AlertStatus, Incident, StoredAlert, TimelineEvent
+from gatewatch.model import (
+    Alert,
+    AlertBatch,
+    AlertStatus,
+    Incident,
+    StoredAlert,
+    TimelineEvent,
+)
 from gatewatch.routing import Router
 from gatewatch.runtime import Runtime
 from gatewatch.store import alerts as alert_store
@@ -83,31 +91,67 @@ class Incidents:
 
         def work(connection: Connection) -> IngestResult:
             closed.clear()
-            result = ingest_batch(connection, batch, self._router, self._severities, now)
-            for incident_id in result.opened:
-                opened = _stored(connection, incident_id)
-                for follower in self._followers:
-                    follower.incident_opened(connection, opened, now)
-            for incident_id in result.closed:
-                resolved = _stored(connection, incident_id)
-                for follower in self._followers:
-                    follower.incident_resolved(connection, resolved, batch.source, now)
-                closed.append(resolved)
-            return result
+            return self._ingest_in(connection, batch, now, closed)
 
         result = run_transaction(self._runtime.database, work)
+        self._after_ingest(batch.source, result, closed)
+        return result
+
+    def expire_alerts(self, limit: int = 1000) -> int:
+        """Resolve pushed alerts whose endsAt passed without a refresh, as Alertmanager does
+        (Prometheus re-sends firing alerts with a moving endsAt; if it dies, they expire)."""
+        now = self._runtime.clock.now()
+        closed: list[Incident] = []
+
+        def work(connection: Connection) -> IngestResult:
+            closed.clear()
+            expired = alert_store.expired_alerts(connection, now, prometheus_push.SOURCE, limit)
+            batch = AlertBatch(
+                source=EXPIRY,
+                alerts=[
+                    Alert(
+                        labels=alert.labels,
+                        annotations=alert.annotations,
+                        starts_at=alert.starts_at,
+                        ends_at=alert.ends_at,
+                        generator_url=alert.generator_url,
+                        status=AlertStatus.RESOLVED,
+                        fingerprint=alert.fingerprint,
+                    )
+                    for alert in expired
+                ],
+            )
+            return self._ingest_in(connection, batch, now, closed)
+
+        result = run_transaction(self._runtime.database, work)
+        self._after_ingest(EXPIRY, result, closed)
+        return result.accepted
+
+    def _ingest_in(
+        self, connection: Connection, batch: AlertBatch, now: datetime, closed: list[Incident]
+    ) -> IngestResult:
+        result = ingest_batch(connection, batch, self._router, self._severities, now)
+        for incident_id in result.opened:
+            opened = _stored(connection, incident_id)
+            for follower in self._followers:
+                follower.incident_opened(connection, opened, now)
+        for incident_id in result.closed:
+            resolved = _stored(connection, incident_id)
+            for follower in self._followers:
+                follower.incident_resolved(connection, resolved, batch.source, now)
+            closed.append(resolved)
+        return result
+
+    def _after_ingest(self, source: str, result: IngestResult, closed: list[Incident]) -> None:
         metrics = self._runtime.metrics
         for incident in closed:
             metrics.observe_response(incident)
         if result.opened or result.closed:
             self._runtime.dispatcher_wakeup()
-        metrics.alerts_received.labels(batch.source, AlertStatus.FIRING.value).inc(result.firing)
-        metrics.alerts_received.labels(batch.source, AlertStatus.RESOLVED.value).inc(
-            result.resolved
-        )
+        metrics.alerts_received.labels(source, AlertStatus.FIRING.value).inc(result.firing)
+        metrics.alerts_received.labels(source, AlertStatus.RESOLVED.value).inc(result.resolved)
         metrics.incidents_opened.inc(len(result.opened))
         metrics.incidents_auto_resolved.inc(len(result.closed))
-        return result
 
     def acknowledge(self, incident_id: int, actor: str, note: str | None) -> Incident:
         """Acknowledge; pending escalation steps are cancelled in the same transaction."""

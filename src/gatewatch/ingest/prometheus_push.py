@@ -7,6 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 from gatewatch.ingest.payload import AnnotationSet, LabelSet, Timestamp, Url
 from gatewatch.model import Alert, AlertBatch, AlertStatus, fingerprint
 
+# Pushed alerts carry an endsAt that the sender keeps moving; they expire when it passes.
+SOURCE = "prometheus"
+
 
 class PostableAlert(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -44,4 +47,4 @@ def to_batch(payload: PostableAlerts, now: datetime) -> AlertBatch:
         )
         for item in payload.root
     ]
-    return AlertBatch(source="prometheus", alerts=alerts)
+    return AlertBatch(source=SOURCE, alerts=alerts)

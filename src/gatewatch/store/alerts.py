@@ -1,6 +1,7 @@
 """Queries over the alerts table."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
@@ -70,3 +71,23 @@ def list_alerts(connection: Connection, status: AlertStatus | None = None) -> li
 def get_alert(connection: Connection, fingerprint: str) -> StoredAlert | None:
     row = connection.execute(select(alerts).where(alerts.c.fingerprint == fingerprint)).first()
     return alert_from_row(row) if row is not None else None
+
+
+def expired_alerts(
+    connection: Connection, now: datetime, source: str, limit: int
+) -> list[StoredAlert]:
+    """Firing alerts from `source` whose endsAt has passed without a refresh, locked for this
+    transaction (a refresh arriving meanwhile waits, then finds them resolved or not)."""
+    query = (
+        select(alerts)
+        .where(
+            alerts.c.status == AlertStatus.FIRING.value,
+            alerts.c.source == source,
+            alerts.c.ends_at.is_not(None),
+            alerts.c.ends_at <= now,
+        )
+        .order_by(alerts.c.ends_at, alerts.c.fingerprint)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [alert_from_row(row) for row in connection.execute(query)]

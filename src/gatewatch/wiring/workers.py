@@ -19,6 +19,7 @@ from gatewatch.store.database import DatabaseUnavailable
 from gatewatch.web.deps import Services
 
 log = logging.getLogger(__name__)
+EXPIRY_INTERVAL = 1.0
 
 
 async def _poll(
@@ -53,7 +54,7 @@ async def run_workers(
 ) -> None:
     config = services.config
     interval = config.scheduler.poll_interval.total_seconds()
-    timers_wake, slo_wake = asyncio.Event(), asyncio.Event()
+    timers_wake, slo_wake, expiry_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def timers() -> int:
         ran = await asyncio.to_thread(services.escalation.run_due_timers)
@@ -64,12 +65,19 @@ async def run_workers(
     async def stopper() -> None:
         # Every loop sleeps on its wake event: set them all so none outlives the stop.
         await stop.wait()
-        for wake in (timers_wake, outbox_wake, slo_wake):
+        for wake in (timers_wake, outbox_wake, slo_wake, expiry_wake):
             wake.set()
+
+    async def expiry() -> int:
+        expired = await asyncio.to_thread(services.incidents.expire_alerts)
+        if expired:
+            outbox_wake.set()
+        return 0  # a pass a second is precise enough for endsAt
 
     loops = [
         _poll("timers", timers, interval, stop, timers_wake),
         _poll("outbox", dispatcher.run_once, interval, stop, outbox_wake),
+        _poll("expiry", expiry, EXPIRY_INTERVAL, stop, expiry_wake),
         stopper(),
     ]
     if slo_monitor is not None:
