@@ -10,4 +10,5 @@ REQUIRED = [
     "slo-burn",
     "gateway-down",
     "escalation",
+    "heartbeat",
 ]

@@ -88,12 +88,10 @@ DEFAULT_SEVERITIES = [
 ]
 
 
-class RouteConfig(ConfigModel):
-    name: str = Field(min_length=1)
+class _Matched(ConfigModel):
+    """A section that selects alerts with Alertmanager matchers, parsed once here."""
+
     matchers: list[str] = []
-    group_by: list[str] | None = None
-    continue_: bool = Field(default=False, alias="continue")
-    policy: str | None = None
     _parsed: list[Matcher] = PrivateAttr(default_factory=list)
 
     @field_validator("matchers")
@@ -112,6 +110,23 @@ class RouteConfig(ConfigModel):
     @property
     def parsed_matchers(self) -> list[Matcher]:
         return self._parsed
+
+
+class RouteConfig(_Matched):
+    name: str = Field(min_length=1)
+    group_by: list[str] | None = None
+    continue_: bool = Field(default=False, alias="continue")
+    policy: str | None = None
+
+
+class HeartbeatConfig(_Matched):
+    """A signal that must keep arriving (Prometheus's always-firing Watchdog): when no
+    matching alert comes within `interval`, the silence itself pages."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=255)
+    matchers: list[str] = Field(min_length=1)
+    interval: Duration
+    severity: str = Field(default="critical", description="of the HeartbeatMissed alert")
 
 
 class SloMonitorConfig(ConfigModel):
@@ -150,6 +165,7 @@ class GatewatchConfig(ConfigModel):
     scheduler: SchedulerConfig = SchedulerConfig()
     slo: SloMonitorConfig = SloMonitorConfig()
     limits: LimitsConfig = LimitsConfig()
+    heartbeats: list[HeartbeatConfig] = []
 
     @field_validator("listen")
     @classmethod
@@ -181,6 +197,10 @@ class GatewatchConfig(ConfigModel):
                 )
         if self.default_policy is not None and self.default_policy not in self.policies:
             errors.append((("default_policy",), f"unknown policy {self.default_policy!r}"))
+        beats = [beat.name for beat in self.heartbeats]
+        for index, name in enumerate(beats):
+            if name in beats[:index]:
+                errors.append((("heartbeats", index, "name"), f"duplicate heartbeat {name!r}"))
         return errors + self._paging_reference_errors()
 
     def _paging_reference_errors(self) -> list[tuple[PathKey, str]]:

@@ -118,8 +118,11 @@ class DrillRunner:
         within: timedelta | None,
     ) -> str:
         """Poll the expectation until it holds or its deadline passes (`within` overrides)."""
-        allowed, anchor = expectation.allowed(context)
-        deadline = within.total_seconds() if within is not None else allowed + self.margin
+        anchor = expectation.counted_from(context)
+        if within is not None:
+            deadline = within.total_seconds()
+        else:
+            deadline = expectation.allowed(context) + self.margin
         hop.deadline = round(deadline, 1)
         detail = ""
         while True:

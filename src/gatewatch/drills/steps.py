@@ -77,8 +77,12 @@ class Expectation(ABC):
     def describe(self, scenario: Scenario) -> str: ...
 
     @abstractmethod
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
-        """Seconds allowed for this hop (before the margin), and the moment they count from."""
+    def allowed(self, context: DrillContext) -> float:
+        """Seconds allowed for this hop, derived from the stack, before the margin."""
+
+    def counted_from(self, context: DrillContext) -> float:
+        """The moment the allowed seconds count from: the previous hop."""
+        return context.state.last
 
     @abstractmethod
     async def check(self, context: DrillContext) -> tuple[bool, str]:
@@ -178,7 +182,7 @@ class AlertInPrometheus(Expectation):
     def describe(self, scenario: Scenario) -> str:
         return f"Prometheus: {scenario.alert} {self.wanted}"
 
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
+    def allowed(self, context: DrillContext) -> float:
         alert = context.timings.alert(context.scenario.alert, context.scenario.alert_labels)
         scrape = context.timings.scrape
         if self.wanted == "pending":
@@ -189,7 +193,7 @@ class AlertInPrometheus(Expectation):
                 allowed += alert.window + 2 * scrape
         else:
             allowed = alert.window + 2 * scrape + 2 * alert.evaluation
-        return allowed, context.state.last
+        return allowed
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
         alerts = await context.probe.prometheus_alerts(context.alert_labels)
@@ -209,9 +213,9 @@ class AlertInAlertmanager(Expectation):
     def describe(self, scenario: Scenario) -> str:
         return f"Alertmanager: {scenario.alert} active"
 
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
+    def allowed(self, context: DrillContext) -> float:
         alert = context.timings.alert(context.scenario.alert, context.scenario.alert_labels)
-        return 2 * alert.evaluation, context.state.last
+        return 2 * alert.evaluation
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
         receivers = await context.probe.alertmanager_receivers(context.alert_labels)
@@ -226,7 +230,7 @@ class IncidentStep(Expectation):
         extra = ", ".join(x for x in (self.expected.severity, self.expected.policy) if x)
         return f"gatewatch: incident {self.expected.status}" + (f" ({extra})" if extra else "")
 
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
+    def allowed(self, context: DrillContext) -> float:
         timings, state = context.timings, context.state
         alert = timings.alert(context.scenario.alert, context.scenario.alert_labels)
         route = timings.route(state.labels or {"alertname": context.scenario.alert})
@@ -236,7 +240,7 @@ class IncidentStep(Expectation):
             allowed = route.group_wait + timings.poll
         else:
             allowed = timings.poll
-        return allowed, state.last
+        return allowed
 
 
 class IncidentOpened(IncidentStep):
@@ -280,11 +284,13 @@ class Paged(Expectation):
     def describe(self, scenario: Scenario) -> str:
         return f"page: {self.page.person} on {', '.join(self.page.channels)}"
 
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
-        """Counted from the incident's trigger: the policy step's delay, then delivery."""
+    def allowed(self, context: DrillContext) -> float:
+        """The policy step's delay, then delivery."""
         state, timings = context.state, context.timings
-        after = timings.page_after(state.policy, self.page.person, state.on_call)
-        return after + timings.poll, state.incident_at
+        return timings.page_after(state.policy, self.page.person, state.on_call) + timings.poll
+
+    def counted_from(self, context: DrillContext) -> float:
+        return context.state.incident_at
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
         state, person = context.state, self.page.person
@@ -314,8 +320,8 @@ class Notified(Expectation):
     def describe(self, scenario: Scenario) -> str:
         return f"notify: {self.note.event} on {', '.join(self.note.channels)}"
 
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
-        return context.timings.poll, context.state.last
+    def allowed(self, context: DrillContext) -> float:
+        return context.timings.poll
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
         state, event = context.state, self.note.event
@@ -336,8 +342,8 @@ class GatewayShows(Expectation):
     def describe(self, scenario: Scenario) -> str:
         return "gateway: " + ", ".join(f"{k}={v}" for k, v in self.expected.items())
 
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
-        return context.timings.poll, context.state.last
+    def allowed(self, context: DrillContext) -> float:
+        return context.timings.poll
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
         stats = await context.probe.gateway_stats()
@@ -353,8 +359,8 @@ class GatewaySteady(Expectation):
         hold = self.steady.hold.total_seconds()
         return f"gateway: {self.steady.stat} stays put for {hold:g}s"
 
-    def allowed(self, context: DrillContext) -> tuple[float, float]:
-        return 2 * self.steady.hold.total_seconds(), context.state.last
+    def allowed(self, context: DrillContext) -> float:
+        return 2 * self.steady.hold.total_seconds()
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
         stat, hold = self.steady.stat, self.steady.hold.total_seconds()

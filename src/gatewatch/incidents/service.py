@@ -49,6 +49,13 @@ class IncidentFollower(Protocol):
     ) -> None: ...
 
 
+class Intake(Protocol):
+    """A stage that sees every batch first, inside its transaction, and keeps some of its
+    alerts out of incidents (heartbeats are signals, not incidents)."""
+
+    def take(self, connection: Connection, batch: AlertBatch, now: datetime) -> AlertBatch: ...
+
+
 FollowerHook = Callable[[Connection, Incident, str, datetime], None]
 
 
@@ -78,8 +85,10 @@ class Incidents:
         router: Router,
         severities: SeverityScale,
         followers: Sequence[IncidentFollower],
+        intakes: Sequence[Intake] = (),
     ) -> None:
         self._runtime = runtime
+        self._intakes = intakes
         self._router = router
         self._severities = severities
         self._followers = followers
@@ -130,7 +139,11 @@ class Incidents:
     def _ingest_in(
         self, connection: Connection, batch: AlertBatch, now: datetime, closed: list[Incident]
     ) -> IngestResult:
+        received = len(batch.alerts)
+        for intake in self._intakes:
+            batch = intake.take(connection, batch, now)
         result = ingest_batch(connection, batch, self._router, self._severities, now)
+        result.accepted = received
         for incident_id in result.opened:
             opened = _stored(connection, incident_id)
             for follower in self._followers:

@@ -12,6 +12,8 @@ WEBHOOK_PATH = "/api/v1/webhooks/alertmanager"
 
 # (receiver suffix, matchers, group_by, group_wait, group_interval, repeat_interval)
 ROUTES: list[tuple[str, list[str], list[str], str, str, str]] = [
+    # The Watchdog heartbeat: re-sent every minute, so gatewatch notices within its interval.
+    ("heartbeat", ['alertname="Watchdog"'], ["alertname"], "0s", "1m", "1m"),
     ("slo", ['slo=~".+"'], ["alertname", "slo", "service"], "0s", "1m", "15m"),
     ("critical", ['severity="critical"'], ["alertname", "cluster", "service"], "0s", "5m", "30m"),
     ("p1", ['severity="P1"'], ["alertname", "cluster", "service"], "10s", "5m", "1h"),

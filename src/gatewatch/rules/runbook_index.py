@@ -7,12 +7,16 @@ from gatewatch.rules.packs import load_pack, pack_names
 from gatewatch.slo.shipped import shipped_slo_packs
 
 INDEX = "index.md"
-POLICY_SLUG = "slo-burn"  # gatewatch's own budget-policy alerts link here
+# Alerts gatewatch raises itself (budget policies, missed heartbeats) and the runbooks they link.
+OWN_ALERTS = {
+    "slo-burn": ["SLOErrorBudgetConsumed (gatewatch)"],
+    "heartbeat-missed": ["HeartbeatMissed (gatewatch)"],
+}
 
 
 def linked_slugs() -> dict[str, list[str]]:
     """Every slug an alert links to, with those alerts as `Name (pack)`."""
-    linked: dict[str, list[str]] = {POLICY_SLUG: ["SLOErrorBudgetConsumed (gatewatch)"]}
+    linked: dict[str, list[str]] = {slug: list(alerts) for slug, alerts in OWN_ALERTS.items()}
     packs = [load_pack(name) for name in pack_names()] + shipped_slo_packs()
     for pack in packs:
         for rule in pack.alerts():

@@ -45,9 +45,10 @@ def gatewatch_config(
     prometheus_url: str,
     alertmanager_url: str,
     gateway_url: str,
+    heartbeat_interval: str = "5m",
 ) -> dict[str, Any]:
     """gatewatch watching the reference gateway, with the gateway's circuit breaker as an
-    automated action."""
+    automated action and Prometheus's Watchdog as the pipeline's heartbeat."""
     return {
         "listen": listen,
         "external_url": external_url,
@@ -65,6 +66,13 @@ def gatewatch_config(
             }
         ],
         "severities": [{"name": level} for level in SEVERITY_NAMES],
+        "heartbeats": [
+            {
+                "name": "prometheus-alertmanager",
+                "matchers": ['alertname="Watchdog"'],
+                "interval": heartbeat_interval,
+            }
+        ],
     }
 
 

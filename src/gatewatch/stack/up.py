@@ -95,6 +95,8 @@ def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> 
         prometheus_url=f"{local}:{ports.prometheus}",
         alertmanager_url=f"{local}:{ports.alertmanager}",
         gateway_url=gateway_url,
+        # Long enough for Prometheus and Alertmanager to start after gatewatch does.
+        heartbeat_interval=scaled("5m", time_scale, floor="15s"),
     )
     config |= {
         "data_dir": str(data),
@@ -171,6 +173,9 @@ def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> 
                 f"--config.file={prometheus_yml}",
                 f"--storage.tsdb.path={data / 'prometheus'}",
                 f"--web.listen-address=127.0.0.1:{ports.prometheus}",
+                # Alerts Prometheus sent stay active in Alertmanager for 4 resend delays: scaled,
+                # so a stopped Prometheus silences the Watchdog within the drill's time.
+                f"--rules.alert.resend-delay={scaled('1m', time_scale)}",
                 "--log.level=warn",
             ],
             f"{local}:{ports.prometheus}",

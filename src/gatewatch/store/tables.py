@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -205,4 +206,13 @@ action_items = Table(
     Column("status", String(16), nullable=False),
     Column("created_by", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime),
+    Column("missed", Boolean, nullable=False),
 )

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from gatewatch.config import GatewatchConfig
 from gatewatch.escalation.service import Escalation
+from gatewatch.heartbeats.service import Heartbeats
 from gatewatch.incidents.service import Incidents
 from gatewatch.notify.notifications import Notifications
 from gatewatch.oncall.service import OnCall
@@ -22,6 +23,7 @@ class Services:
     runtime: Runtime
     incidents: Incidents
     escalation: Escalation
+    heartbeats: Heartbeats
     oncall: OnCall
     notifications: Notifications
     reviews: Reviews

@@ -6,6 +6,7 @@ from gatewatch.actions.service import AutomatedActions
 from gatewatch.clock import Clock
 from gatewatch.config import GatewatchConfig
 from gatewatch.escalation.service import Escalation
+from gatewatch.heartbeats.service import Heartbeats
 from gatewatch.incidents.service import Incidents, count_incidents
 from gatewatch.incidents.severity import SeverityScale
 from gatewatch.metrics import Metrics
@@ -26,18 +27,21 @@ def build_services(config: GatewatchConfig, database: Engine, clock: Clock) -> S
         config.channels, config.people, config.external_url, metrics.template_errors_for
     )
     escalation = Escalation(runtime, config.policies, config.severities, config.schedules, composer)
+    heartbeats = Heartbeats(runtime, config.heartbeats, config.external_url)
     incidents = Incidents(
         runtime,
         Router(config.routes, config.default_policy),
         SeverityScale(config.severities, config.default_severity),
         # Actions first: the timeline shows the action requested before the first page.
         followers=[AutomatedActions(composer), escalation],
+        intakes=[heartbeats],
     )
     return Services(
         config=config,
         runtime=runtime,
         incidents=incidents,
         escalation=escalation,
+        heartbeats=heartbeats,
         oncall=OnCall(runtime, config.people, config.schedules),
         notifications=Notifications(runtime),
         reviews=Reviews(runtime),

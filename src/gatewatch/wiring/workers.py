@@ -69,10 +69,12 @@ async def run_workers(
             wake.set()
 
     async def expiry() -> int:
-        expired = await asyncio.to_thread(services.incidents.expire_alerts)
-        if expired:
+        """Pushed alerts past their endsAt, and heartbeats gone silent (or back)."""
+        changed = await asyncio.to_thread(services.incidents.expire_alerts)
+        changed += await asyncio.to_thread(services.heartbeats.check, services.incidents.ingest)
+        if changed:
             outbox_wake.set()
-        return 0  # a pass a second is precise enough for endsAt
+        return 0  # a pass a second is precise enough for both
 
     loops = [
         _poll("timers", timers, interval, stop, timers_wake),

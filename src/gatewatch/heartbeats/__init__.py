@@ -1,0 +1,1 @@
+"""Dead man's switches: signals that must keep arriving, and a page when one goes silent."""
