@@ -23,6 +23,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {
                 "external_url": "http://gatewatch.internal:8787",
                 "auth": {"tokens": [{"name": "am", "role": "ingest", "token": TOKEN}]},
+                "fallback": {
+                    "email_to": ["oncall@im.example"],
+                    "email_from": "alertmanager@im.example",
+                    "smarthost": "smtp.im.example:587",
+                    "pagerduty_routing_key": "R" * 32,
+                },
             }
         )
     )
@@ -64,6 +70,9 @@ def test_amtool_accepts_it(generated: Path) -> None:
             "gatewatch-infrastructure",
         ),
         (["alertname=DeploymentCompleted", "severity=info"], "gatewatch"),
+        (["alertname=Watchdog", "severity=none"], "gatewatch-heartbeat"),
+        # gatewatch cannot page about itself: its own outage bypasses it.
+        (["alertname=GatewatchDown", "severity=critical"], "fallback"),
     ],
 )
 def test_routes_follow_the_seed_trees(generated: Path, labels: list[str], receiver: str) -> None:
@@ -106,3 +115,12 @@ def test_without_an_ingest_token_it_says_how_to_fix_it(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "no ingest token" in result.stderr and "role ingest" in result.stderr
+
+
+def test_the_fallback_receiver_pages_without_gatewatch(generated: Path) -> None:
+    config = yaml.safe_load(generated.read_text())
+    fallback = next(r for r in config["receivers"] if r["name"] == "fallback")
+    assert "webhook_configs" not in fallback
+    assert fallback["email_configs"][0]["to"] == "oncall@im.example"
+    assert fallback["email_configs"][0]["smarthost"] == "smtp.im.example:587"
+    assert fallback["pagerduty_configs"][0]["routing_key"] == "R" * 32

@@ -11,4 +11,5 @@ REQUIRED = [
     "gateway-down",
     "escalation",
     "heartbeat",
+    "gatewatch-down",
 ]

@@ -112,7 +112,9 @@ def alertmanager_config_command(
                 hint="add an auth.tokens entry with role ingest, or pass --token",
             )
         )
-    text = render_alertmanager_config(settings.external_url, token)
+    text = render_alertmanager_config(
+        settings.external_url, token, fallback=settings.fallback.receiver()
+    )
     if out_file is None:
         typer.echo(text, nl=False)
         return

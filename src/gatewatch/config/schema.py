@@ -4,9 +4,9 @@ lives beside it in this package and is handed to that stage alone."""
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from gatewatch.config.auth import AuthConfig
 from gatewatch.config.base import ConfigModel
@@ -129,6 +129,44 @@ class HeartbeatConfig(_Matched):
     severity: str = Field(default="critical", description="of the HeartbeatMissed alert")
 
 
+class FallbackConfig(ConfigModel):
+    """Where Alertmanager pages when gatewatch itself is down (GatewatchDown), bypassing
+    gatewatch: e-mail through an SMTP server, PagerDuty, or both."""
+
+    email_to: list[str] = []
+    email_from: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    smarthost: str | None = Field(default=None, description="host:port of the SMTP server")
+    require_tls: bool = True
+    pagerduty_routing_key: str | None = Field(
+        default=None, min_length=32, max_length=32, repr=False
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.email_to and not (self.email_from and self.smarthost):
+            raise ValueError("email_to needs email_from and smarthost")
+        return self
+
+    def receiver(self) -> dict[str, Any] | None:
+        """The Alertmanager receiver, or None when nothing is configured."""
+        receiver: dict[str, Any] = {}
+        if self.email_to:
+            receiver["email_configs"] = [
+                {
+                    "to": ", ".join(self.email_to),
+                    "from": self.email_from,
+                    "smarthost": self.smarthost,
+                    "require_tls": self.require_tls,
+                    "send_resolved": True,
+                }
+            ]
+        if self.pagerduty_routing_key:
+            receiver["pagerduty_configs"] = [
+                {"routing_key": self.pagerduty_routing_key, "send_resolved": True}
+            ]
+        return receiver or None
+
+
 class SloMonitorConfig(ConfigModel):
     """SLOs whose budgets gatewatch watches through Prometheus (empty: the shipped ones)."""
 
@@ -166,6 +204,7 @@ class GatewatchConfig(ConfigModel):
     slo: SloMonitorConfig = SloMonitorConfig()
     limits: LimitsConfig = LimitsConfig()
     heartbeats: list[HeartbeatConfig] = []
+    fallback: FallbackConfig = FallbackConfig()
 
     @field_validator("listen")
     @classmethod

@@ -65,6 +65,13 @@ class NotificationExpectation(ConfigModel):
     channels: list[Channel] = Field(min_length=1)
 
 
+class DirectPageExpectation(ConfigModel):
+    """A page that reached the stand-ins without gatewatch (Alertmanager's fallback receiver),
+    naming the drill's alert."""
+
+    channels: list[Literal["email"]] = Field(min_length=1)
+
+
 class SteadyExpectation(ConfigModel):
     stat: str = Field(description="a counter of the gateway's /stats that must stop growing")
     hold: Duration = Field(alias="for")
@@ -77,6 +84,7 @@ ACTIONS = (
     "expect_incident",
     "expect_page",
     "expect_notification",
+    "expect_direct_page",
     "expect_gateway",
     "expect_steady",
     "acknowledge",
@@ -91,6 +99,7 @@ class Step(ConfigModel):
     expect_incident: IncidentExpectation | None = None
     expect_page: PageExpectation | None = None
     expect_notification: NotificationExpectation | None = None
+    expect_direct_page: DirectPageExpectation | None = None
     expect_gateway: dict[str, str] | None = None
     expect_steady: SteadyExpectation | None = None
     acknowledge: str | None = Field(default=None, description="who acknowledges")

@@ -12,6 +12,7 @@ from gatewatch.drills.faults import Undo, inject
 from gatewatch.drills.probes import StackProbe
 from gatewatch.drills.scenario import (
     AlertState,
+    DirectPageExpectation,
     Fault,
     IncidentExpectation,
     NotificationExpectation,
@@ -336,6 +337,30 @@ class Notified(Expectation):
 
 
 @dataclass(frozen=True)
+class DirectPage(Expectation):
+    page: DirectPageExpectation
+
+    def describe(self, scenario: Scenario) -> str:
+        return f"fallback: {scenario.alert} on {', '.join(self.page.channels)}, not via gatewatch"
+
+    def allowed(self, context: DrillContext) -> float:
+        route = context.timings.route({"alertname": context.scenario.alert})
+        return route.group_wait + context.timings.poll
+
+    async def check(self, context: DrillContext) -> tuple[bool, str]:
+        state, alert = context.state, context.scenario.alert
+        reached: dict[str, float] = {}
+        for item in await context.probe.received(state.standins_seq, None):
+            if alert in item["summary"] and item["event"] in TRIGGER_EVENTS:
+                reached.setdefault(item["channel"], item["at"])
+        channels = self.page.channels
+        state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
+        return _reached(
+            f"{alert} reached {', '.join(sorted(reached)) or 'nothing'} directly", reached, channels
+        )
+
+
+@dataclass(frozen=True)
 class GatewayShows(Expectation):
     expected: dict[str, str]
 
@@ -392,6 +417,8 @@ def step_kind(scenario: Scenario, index: int) -> Action | Expectation:
         return Paged(step.expect_page)
     if step.expect_notification is not None:
         return Notified(step.expect_notification)
+    if step.expect_direct_page is not None:
+        return DirectPage(step.expect_direct_page)
     if step.expect_gateway is not None:
         return GatewayShows(step.expect_gateway)
     assert step.expect_steady is not None

@@ -33,6 +33,9 @@ class Heartbeats:
         self._runtime = runtime
         self._configs = configs
         self._runbook = f"{external_url.rstrip('/')}/runbooks/heartbeat-missed"
+        # A process that was down saw no heartbeats meanwhile: it judges silence from its own
+        # start, so a restart does not page for the downtime (GatewatchDown covered that).
+        self._started_at = runtime.clock.now()
 
     def take(self, connection: Connection, batch: AlertBatch, now: datetime) -> AlertBatch:
         """Record the heartbeats in the batch; return the batch without them."""
@@ -70,7 +73,7 @@ class Heartbeats:
         changed = 0
         for config in self._configs:
             state = known[config.name]
-            since = state.last_seen_at or state.created_at
+            since = max(state.last_seen_at or state.created_at, self._started_at)
             silent = now - since > config.interval
             if silent == state.missed:
                 continue

@@ -120,4 +120,11 @@ def demo_paging(
             "to": ["im-oncall@im.example"],
         },
     ]
+    # When gatewatch itself is down, Alertmanager mails the team through the same server.
+    paging["fallback"] = {
+        "email_to": ["im-oncall@im.example"],
+        "email_from": "alertmanager@im.example",
+        "smarthost": f"127.0.0.1:{smtp_port}",
+        "require_tls": False,
+    }
     return paging

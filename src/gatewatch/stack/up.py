@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from gatewatch.config.schema import FallbackConfig
 from gatewatch.rules.alertmanager_config import alertmanager_config
 from gatewatch.rules.testing import build_packs
 from gatewatch.stack.configs import demo_paging, gatewatch_config, prometheus_config, scaled
@@ -78,12 +79,6 @@ def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> 
             },
         ),
     )
-    am_config = alertmanager_config(gatewatch_url, ingest_token)
-    for route in [am_config["route"], *am_config["route"]["routes"]]:
-        for key in ("group_wait", "group_interval", "repeat_interval"):
-            route[key] = scaled(route[key], time_scale, floor="0s" if key == "group_wait" else "1s")
-    alertmanager_yml = _write_yaml(data / "alertmanager.yml", am_config)
-    alertmanager_yml.chmod(0o600)
     config = gatewatch_config(
         listen=f"127.0.0.1:{ports.gatewatch}",
         external_url=gatewatch_url,
@@ -116,6 +111,13 @@ def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> 
         paging["channels"] = config["channels"] + paging["channels"]
         config |= paging
     gatewatch_yml = _write_yaml(data / "gatewatch.yml", config)
+    fallback = FallbackConfig.model_validate(config.get("fallback", {})).receiver()
+    am_config = alertmanager_config(gatewatch_url, ingest_token, fallback=fallback)
+    for route in [am_config["route"], *am_config["route"]["routes"]]:
+        for key in ("group_wait", "group_interval", "repeat_interval"):
+            route[key] = scaled(route[key], time_scale, floor="0s" if key == "group_wait" else "1s")
+    alertmanager_yml = _write_yaml(data / "alertmanager.yml", am_config)
+    alertmanager_yml.chmod(0o600)
     python = sys.executable
     components = [
         Component(
