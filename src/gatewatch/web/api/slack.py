@@ -47,20 +47,25 @@ async def slack_actions(
     try:
         payload = json.loads(parse_qs(body.decode())["payload"][0])
         action = payload["actions"][0]
-        incident_id = int(action["value"])
         action_id = action["action_id"]
     except (KeyError, IndexError, ValueError, TypeError, UnicodeDecodeError):
         raise Conflict("not a block_actions payload with a gatewatch button") from None
+    if action_id not in (ACK_ACTION, RESOLVE_ACTION):
+        # Slack posts clicks on link buttons (open incident, runbook) too: acknowledge them,
+        # or Slack shows the person a warning.
+        return {"text": "nothing to do"}
+    try:
+        incident_id = int(action["value"])
+    except (KeyError, ValueError, TypeError):
+        raise Conflict("a gatewatch button without an incident id") from None
     actor = _slack_actor(config, payload.get("user") or {})
     try:
         if action_id == ACK_ACTION:
             await run_in_threadpool(incidents.acknowledge, incident_id, actor, None)
             text = f"Incident #{incident_id} acknowledged by {actor}"
-        elif action_id == RESOLVE_ACTION:
+        else:
             await run_in_threadpool(incidents.resolve, incident_id, actor, None)
             text = f"Incident #{incident_id} resolved by {actor}"
-        else:
-            return {"text": "nothing to do"}
     except (Conflict, NotFound) as exc:
         text = str(exc)
     return {"text": text}
