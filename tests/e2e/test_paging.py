@@ -90,11 +90,15 @@ def test_trigger_escalate_ack_timeout_resolve(
         assert trigger["links"][1]["href"] == "http://gatewatch.test/runbooks/gateway-down"
         [mail] = eventually(lambda: sinks.mails_to("alice@im.example"), what="mail to alice")
         assert mail["Subject"] == "[CRITICAL] IM gateway down"
-        assert mail["Message-ID"] == f"<incident-{incident_id}@im.example>"
+        assert mail["References"] == f"<incident-{incident_id}@im.example>"
+        assert mail["Message-ID"].endswith(f".incident-{incident_id}@im.example>")
         assert mail.is_multipart()
         assert {p.get_content_type() for p in mail.walk()} >= {"text/plain", "text/html"}
         hook = eventually(lambda: sinks.hook.bodies(), what="signed webhook")
         assert hook[0]["incident_id"] == incident_id
+        # A delivery id, the same in the header and the body, tells a repeat from a new one.
+        first_hook = sinks.hook.received[0]
+        assert first_hook["headers"]["x-gatewatch-delivery"] == first_hook["body"]["delivery_id"]
         assert not sinks.slack_mentions("UBOB")
 
         # Step 2: nobody acknowledged, so the secondary is paged after the 5s delay.

@@ -77,11 +77,12 @@ def test_pagerduty_severity_mapping(level: str, expected: str) -> None:
     assert pagerduty_event(sample_message(severity=level), KEY)["payload"]["severity"] == expected
 
 
-def test_emails_thread_under_the_first_page() -> None:
+def test_emails_thread_under_one_root_each_with_its_own_message_id() -> None:
     first = build_email(sample_message(step=0), "gatewatch@im.example", ["alice@im.example"])
     follow = build_email(sample_message(Kind.RESOLVE), "gatewatch@im.example", ["alice@im.example"])
     assert first["Subject"] == "[CRITICAL] IM gateway down"
-    assert first["Message-ID"] == "<incident-42@im.example>"
+    assert first["References"] == "<incident-42@im.example>"
+    assert first["Message-ID"] != "<incident-42@im.example>"
     assert follow["Subject"] == "Re: [CRITICAL] IM gateway down"
     assert follow["In-Reply-To"] == follow["References"] == "<incident-42@im.example>"
     assert follow["Message-ID"] != first["Message-ID"]
@@ -181,3 +182,15 @@ def test_a_template_cannot_change_the_labels_it_is_shown() -> None:
     labels_before = dict(message.labels)
     apply_templates(message, Templates(title="{% set _ = labels.pop('instance') %}{{ title }}"))
     assert message.labels == labels_before
+
+
+def test_every_first_page_gets_a_fresh_message_id_and_a_retry_keeps_it() -> None:
+    """Repeat cycles and re-triggers page step 0 again: RFC 5322 wants a new Message-ID for
+    each mail, while a retry of the same notification keeps its own (receivers drop it)."""
+    cycle_0 = replace(sample_message(step=0), delivery_id="17")
+    cycle_1 = replace(sample_message(step=0), delivery_id="23")
+    ids = [
+        build_email(m, "gatewatch@im.example", ["alice@im.example"])["Message-ID"]
+        for m in (cycle_0, cycle_1, cycle_0)
+    ]
+    assert ids[0] == "<17.incident-42@im.example>" and ids[1] != ids[0] and ids[2] == ids[0]

@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -143,7 +144,12 @@ class Dispatcher:
         retried with backoff and dead after the last, never the end of the whole pass."""
         try:
             return await asyncio.wait_for(
-                channel.send(Message.from_json(notification.message)),
+                channel.send(
+                    replace(
+                        Message.from_json(notification.message),
+                        delivery_id=str(notification.id),
+                    )
+                ),
                 self.delivery.timeout.total_seconds() * 2,
             )
         except TimeoutError:

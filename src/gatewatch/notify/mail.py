@@ -18,7 +18,7 @@ def header_text(text: str) -> str:
 
 
 def thread_id(incident_id: int, domain: str) -> str:
-    """The Message-ID every mail of an incident refers to, so clients thread them."""
+    """The thread root every mail of an incident refers to, so clients thread them."""
     return f"<incident-{incident_id}@{domain}>"
 
 
@@ -35,15 +35,19 @@ def build_email(message: Message, sender: str, recipients: list[str]) -> EmailMe
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
     mail["Date"] = format_datetime(datetime.now(UTC))
+    # Every mail has a Message-ID of its own (RFC 5322), the same on every retry of one
+    # notification; all of an incident's mails refer to one thread root, so clients thread them.
     root = thread_id(message.incident_id, domain)
+    if message.delivery_id is not None:
+        mail["Message-ID"] = f"<{message.delivery_id}.incident-{message.incident_id}@{domain}>"
+    else:
+        mail["Message-ID"] = make_msgid(f"incident-{message.incident_id}", domain=domain)
+    mail["References"] = root
     if message.kind is Kind.TRIGGER and message.step in (None, 0):
         mail["Subject"] = subject
-        mail["Message-ID"] = root
     else:
         mail["Subject"] = f"Re: {subject}"
-        mail["Message-ID"] = make_msgid(f"incident-{message.incident_id}", domain=domain)
         mail["In-Reply-To"] = root
-        mail["References"] = root
     lines = [
         f"{verb}{message.title}",
         "",

@@ -53,6 +53,9 @@ class Message:
     recipient: Recipient | None = None
     actor: str | None = None
     step: int | None = None
+    # The outbox row's id, set when it is sent: the same on every retry of one notification,
+    # different for the next, so a receiver can drop repeats and keep new notifications.
+    delivery_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         # Shallow on purpose: asdict's deep copy was a hot spot when paging thousands.

@@ -13,6 +13,8 @@ from gatewatch.notify.message import Message
 
 SIGNATURE_HEADER = "X-Gatewatch-Signature"
 TIMESTAMP_HEADER = "X-Gatewatch-Timestamp"
+# The outbox row's id: the same on a retry, new for the next notification (also in the body).
+DELIVERY_HEADER = "X-Gatewatch-Delivery"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -30,6 +32,8 @@ class WebhookNotifier:
     async def send(self, message: Message) -> DeliveryResult:
         body = json.dumps(message.to_json(), sort_keys=True).encode()
         headers = {"Content-Type": "application/json"}
+        if message.delivery_id is not None:
+            headers[DELIVERY_HEADER] = message.delivery_id
         if self._config.secret:
             timestamp = str(int(time.time()))
             headers[TIMESTAMP_HEADER] = timestamp
