@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from gatewatch.auth.passwords import hash_password
 from gatewatch.store import outbox
+from gatewatch.store.database import read_transaction
+from gatewatch.store.outbox import list_notifications
 from tests.conftest import ApiFactory
 from tests.support.auth import TOKENS, auth
 from tests.support.clock import ManualClock
@@ -300,3 +302,21 @@ def test_dead_notification_is_resent_from_its_page(
 def test_links_from_older_pages_redirect_to_the_console(api: TestClient) -> None:
     moved = api.get("/incidents/7", follow_redirects=False)
     assert moved.status_code == 308 and moved.headers["location"] == "/ui/incidents/7"
+
+
+def test_a_runbook_url_that_is_no_web_page_never_becomes_a_link(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    alert = webhook_alert(
+        {"alertname": "Sneaky", "severity": "critical"},
+        annotations={"summary": "x", "runbook_url": "javascript:alert(document.domain)"},
+    )
+    body = webhook([alert], group_key="Sneaky")
+    assert api.post("/api/v1/webhooks/alertmanager", headers=auth("ingest"), json=body).is_success
+    _sign_in(api, token=TOKENS["viewer"])
+    for page in (api.get("/ui/").text, api.get("/ui/incidents/1").text):
+        assert 'href="javascript:' not in page.lower()
+    assert "Runbook (not a web link)" in api.get("/ui/incidents/1").text
+    database = api.app.state.services.runtime.database  # type: ignore[attr-defined]
+    with read_transaction(database) as connection:
+        queued = list_notifications(connection, None, 1, 10)
+    assert queued and all(n.message["runbook_url"] is None for n in queued)

@@ -13,6 +13,7 @@ from gatewatch.model import Incident
 from gatewatch.notify.message import Kind, Message, Recipient, apply_templates
 from gatewatch.store import outbox
 from gatewatch.store.incidents import incident_alert_list
+from gatewatch.urls import web_link
 
 
 class NotificationComposer:
@@ -56,7 +57,7 @@ class NotificationComposer:
             status=incident.status.value,
             service=incident.service,
             incident_url=f"{self._base_url}/ui/incidents/{incident.id}",
-            runbook_url=first.get("runbook_url"),
+            runbook_url=web_link(first.get("runbook_url")),
             labels=common,
             triggered_at=incident.triggered_at.isoformat(),
             actor=actor,

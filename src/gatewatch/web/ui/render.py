@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission
 from gatewatch.model import AlertStatus
 from gatewatch.timestamps import format_utc
+from gatewatch.urls import web_link
 from gatewatch.web.auth import Principal
 from gatewatch.web.deps import services_of
 from gatewatch.web.ui.session import CSRF_FIELD
@@ -48,6 +49,7 @@ def ago(moment: datetime | None) -> str:
 
 templates.env.filters["ago"] = ago
 templates.env.filters["clock"] = format_utc
+templates.env.filters["web_link"] = web_link
 
 
 @dataclass(frozen=True)
