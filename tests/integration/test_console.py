@@ -320,3 +320,16 @@ def test_a_runbook_url_that_is_no_web_page_never_becomes_a_link(make_api: ApiFac
     with read_transaction(database) as connection:
         queued = list_notifications(connection, None, 1, 10)
     assert queued and all(n.message["runbook_url"] is None for n in queued)
+
+
+def test_console_pages_carry_security_headers(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    for path in ("/ui/login", "/runbooks/"):
+        headers = api.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "same-origin"
+    assert api.get("/healthz").headers["x-content-type-options"] == "nosniff"

@@ -46,5 +46,5 @@ def test_secrets_are_made_once_and_kept_private(tmp_path: Path) -> None:
     first = {name: (tmp_path / name).read_text() for name in SECRETS}
     plan_stack(tmp_path, StackPorts(), 60.0, demo=True)
     assert {name: (tmp_path / name).read_text() for name in SECRETS} == first
-    for name in SECRETS:
+    for name in (*SECRETS, "gatewatch.yml", "alertmanager.yml"):
         assert (tmp_path / name).stat().st_mode & 0o077 == 0, name

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from gatewatch.config.schema import FallbackConfig
+from gatewatch.private_files import write_private
 from gatewatch.rules.alertmanager_config import alertmanager_config
 from gatewatch.rules.testing import build_packs
 from gatewatch.stack.configs import demo_paging, gatewatch_config, prometheus_config, scaled
@@ -42,13 +43,16 @@ class StackPorts:
 
 def _token(path: Path) -> str:
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(32) + "\n")
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(32) + "\n")
     return path.read_text().strip()
 
 
-def _write_yaml(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+def _write_yaml(path: Path, data: dict[str, Any], private: bool = False) -> Path:
+    text = yaml.safe_dump(data, sort_keys=False)
+    if private:
+        write_private(path, text)
+    else:
+        path.write_text(text)
     return path
 
 
@@ -110,14 +114,14 @@ def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> 
         )
         paging["channels"] = config["channels"] + paging["channels"]
         config |= paging
-    gatewatch_yml = _write_yaml(data / "gatewatch.yml", config)
+    # It holds the tokens and the Slack signing secret.
+    gatewatch_yml = _write_yaml(data / "gatewatch.yml", config, private=True)
     fallback = FallbackConfig.model_validate(config.get("fallback", {})).receiver()
     am_config = alertmanager_config(gatewatch_url, ingest_token, fallback=fallback)
     for route in [am_config["route"], *am_config["route"]["routes"]]:
         for key in ("group_wait", "group_interval", "repeat_interval"):
             route[key] = scaled(route[key], time_scale, floor="0s" if key == "group_wait" else "1s")
-    alertmanager_yml = _write_yaml(data / "alertmanager.yml", am_config)
-    alertmanager_yml.chmod(0o600)
+    alertmanager_yml = _write_yaml(data / "alertmanager.yml", am_config, private=True)
     python = sys.executable
     components = [
         Component(

@@ -1,6 +1,7 @@
 """Puts the console into the API's application: session cookies, static files, the page and
 form routes, and what a refused request looks like to a person."""
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -29,6 +30,18 @@ from gatewatch.web.ui.session import (
     session_secret,
 )
 
+# The console's pages run only their own script and stylesheet, and no site may frame them.
+CONSOLE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+CONSOLE_PATHS = ("/ui", "/runbooks")
+
 
 def install_console(app: FastAPI, config: GatewatchConfig) -> None:
     app.add_middleware(
@@ -39,6 +52,19 @@ def install_console(app: FastAPI, config: GatewatchConfig) -> None:
         same_site="lax",
         https_only=config.auth.cookie_secure,
     )
+
+    @app.middleware("http")
+    async def console_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        path = request.url.path
+        if path == "/" or path.startswith(CONSOLE_PATHS):
+            response.headers.update(CONSOLE_HEADERS)
+        else:
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     static = resources.files("gatewatch.web.ui") / "static"
     app.mount("/ui/static", StaticFiles(directory=str(static)), name="static")
     pages = (signin, alerts, incidents, silences, oncall, slos, notifications, reviews, runbooks)

@@ -12,6 +12,7 @@ from fastapi import Request
 from gatewatch.auth.passwords import verify_password
 from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Role
 from gatewatch.config import GatewatchConfig
+from gatewatch.private_files import write_private
 from gatewatch.web.auth import Principal
 
 CSRF_FIELD = "csrf"
@@ -39,9 +40,7 @@ def session_secret(config: GatewatchConfig) -> str:
         return config.auth.session_secret
     path = Path(config.data_dir) / "session.key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
