@@ -30,7 +30,7 @@ def verify_slack_request(
     if abs(now - sent) > REPLAY_WINDOW_SECONDS:
         raise InvalidSlackSignature("request timestamp is outside the 5-minute window")
     if not any(
-        hmac.compare_digest(slack_signature(secret, timestamp, body), signature)
+        hmac.compare_digest(slack_signature(secret, timestamp, body).encode(), signature.encode())
         for secret in secrets
     ):
         raise InvalidSlackSignature("signature does not match")

@@ -1,11 +1,35 @@
 """What the API returns and accepts, as pydantic models (they make /openapi.json)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from fastapi import Path
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from gatewatch.incidents.service import IncidentDetail
 from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, TimelineEvent
+
+# Row ids are 32-bit integers in both stores: a larger id in a path is a 422, not a 500.
+MAX_ROW_ID = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _in_range(moment: datetime) -> datetime:
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range: give a time between 1970 and 9000") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError("out of range: give a time between 1970 and 9000")
+    return utc
+
+
+# A moment in a request, with its offset; far enough from datetime's limits that on-call
+# arithmetic (next hand-off, a week's shift) cannot overflow.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 class ErrorDetail(BaseModel):

@@ -18,6 +18,7 @@ from gatewatch.web.schemas import (
     IncidentOut,
     IncidentPage,
     NoteRequest,
+    PathId,
     TimelineEventOut,
 )
 
@@ -57,14 +58,16 @@ def list_incidents(
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetailOut, responses=API_ERRORS)
-def get_incident(incidents: IncidentsDep, incident_id: int, _caller: Reader) -> IncidentDetailOut:
+def get_incident(
+    incidents: IncidentsDep, incident_id: PathId, _caller: Reader
+) -> IncidentDetailOut:
     return IncidentDetailOut.of_detail(incidents.detail(incident_id))
 
 
 @router.post("/incidents/{incident_id}/ack", response_model=IncidentOut, responses=API_ERRORS)
 def acknowledge_incident(
     incidents: IncidentsDep,
-    incident_id: int,
+    incident_id: PathId,
     caller: Responder,
     action: Annotated[ActionRequest | None, Body()] = None,
 ) -> IncidentOut:
@@ -75,7 +78,7 @@ def acknowledge_incident(
 @router.post("/incidents/{incident_id}/resolve", response_model=IncidentOut, responses=API_ERRORS)
 def resolve_incident(
     incidents: IncidentsDep,
-    incident_id: int,
+    incident_id: PathId,
     caller: Responder,
     action: Annotated[ActionRequest | None, Body()] = None,
 ) -> IncidentOut:
@@ -90,7 +93,7 @@ def resolve_incident(
     responses=API_ERRORS,
 )
 def add_note(
-    incidents: IncidentsDep, incident_id: int, caller: Responder, note: NoteRequest
+    incidents: IncidentsDep, incident_id: PathId, caller: Responder, note: NoteRequest
 ) -> TimelineEventOut:
     return TimelineEventOut.of(incidents.add_note(incident_id, caller.name, note.text))
 

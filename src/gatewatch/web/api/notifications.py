@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from gatewatch.store.outbox import Notification
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import NotificationsDep
+from gatewatch.web.schemas import MAX_ROW_ID, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["paging"])
 
@@ -38,13 +39,13 @@ def notifications(
     outbox: NotificationsDep,
     _caller: Reader,
     status: Annotated[str | None, Query(pattern="^(pending|sending|delivered|dead)$")] = None,
-    incident: int | None = None,
+    incident: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationOut]:
     return [NotificationOut.of(n) for n in outbox.list(status, incident, limit)]
 
 
 @router.post("/notifications/{notification_id}/resend", status_code=202, responses=API_ERRORS)
-def resend(outbox: NotificationsDep, notification_id: int, _caller: Responder) -> dict[str, str]:
+def resend(outbox: NotificationsDep, notification_id: PathId, _caller: Responder) -> dict[str, str]:
     outbox.resend(notification_id)
     return {"status": "queued"}

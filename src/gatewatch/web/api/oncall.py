@@ -4,13 +4,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from gatewatch.model import Override
 from gatewatch.oncall.rotation import OnCallWindow
 from gatewatch.oncall.service import OnCall
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import OnCallDep, RuntimeDep
+from gatewatch.web.schemas import Moment, PathId
 
 router = APIRouter(prefix="/api/v1", tags=["paging"])
 
@@ -31,8 +32,8 @@ class OnCallOut(BaseModel):
 
 class OverrideIn(BaseModel):
     person: str
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
 
 
 class OverrideOut(BaseModel):
@@ -76,7 +77,7 @@ def on_call(
     runtime: RuntimeDep,
     _caller: Reader,
     schedule: str | None = None,
-    at: Annotated[AwareDatetime | None, Query(description="Default: now")] = None,
+    at: Annotated[Moment | None, Query(description="Default: now")] = None,
 ) -> list[OnCallOut]:
     windows = oncall.on_call(schedule, at or runtime.clock.now())
     return [_window(oncall, window) for window in windows]
@@ -103,5 +104,5 @@ def add_override(
 
 
 @router.delete("/overrides/{override_id}", status_code=204, responses=API_ERRORS)
-def delete_override(oncall: OnCallDep, override_id: int, _caller: Responder) -> None:
+def delete_override(oncall: OnCallDep, override_id: PathId, _caller: Responder) -> None:
     oncall.delete_override(override_id)

@@ -14,9 +14,11 @@ from gatewatch.store.reviews import ReviewText
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import ReviewsDep, RuntimeDep
 from gatewatch.web.errors import InvalidQuery
+from gatewatch.web.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
 TEXT = Field(default="", max_length=20_000)
+MAX_REPORT_SPAN = timedelta(days=3650)
 
 
 class ReviewIn(BaseModel):
@@ -42,20 +44,22 @@ class ActionItemStatus(BaseModel):
 @router.get(
     "/incidents/{incident_id}/postmortem", response_class=PlainTextResponse, responses=API_ERRORS
 )
-def postmortem(reviews: ReviewsDep, incident_id: int, _caller: Reader) -> PlainTextResponse:
+def postmortem(reviews: ReviewsDep, incident_id: PathId, _caller: Reader) -> PlainTextResponse:
     """The review as Markdown, from the shipped template, pre-filled from the incident."""
     text = render_review(reviews.review(incident_id))
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
 @router.put("/incidents/{incident_id}/review", status_code=204, responses=API_ERRORS)
-def save_review(reviews: ReviewsDep, incident_id: int, body: ReviewIn, caller: Responder) -> None:
+def save_review(
+    reviews: ReviewsDep, incident_id: PathId, body: ReviewIn, caller: Responder
+) -> None:
     reviews.save_review(incident_id, ReviewText(**body.model_dump()), caller.name)
 
 
 @router.post("/incidents/{incident_id}/action-items", status_code=201, responses=API_ERRORS)
 def add_action_item(
-    reviews: ReviewsDep, incident_id: int, body: ActionItemIn, caller: Responder
+    reviews: ReviewsDep, incident_id: PathId, body: ActionItemIn, caller: Responder
 ) -> dict[str, int]:
     item = reviews.add_action_item(incident_id, body.text, body.owner, body.due, caller.name)
     return {"id": item}
@@ -63,7 +67,7 @@ def add_action_item(
 
 @router.put("/action-items/{item_id}/status", status_code=204, responses=API_ERRORS)
 def set_status(
-    reviews: ReviewsDep, item_id: int, body: ActionItemStatus, _caller: Responder
+    reviews: ReviewsDep, item_id: PathId, body: ActionItemStatus, _caller: Responder
 ) -> None:
     reviews.set_action_item_status(item_id, body.status)
 
@@ -78,8 +82,8 @@ def response_times_report(
     """MTTA and MTTR per severity and service, over incidents triggered since then."""
     try:
         back = parse_duration(since)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise InvalidQuery("query.since", str(exc)) from None
-    if back <= timedelta(0):
-        raise InvalidQuery("query.since", "must be a positive duration such as 30d")
+    if not timedelta(0) < back <= MAX_REPORT_SPAN:
+        raise InvalidQuery("query.since", "must be a positive duration up to 3650d, e.g. 30d")
     return reviews.response_report(runtime.clock.now() - back)

@@ -11,6 +11,7 @@ from gatewatch.model import IncidentStatus
 from gatewatch.postmortem.review import PAGE_KINDS
 from gatewatch.store.incidents import IncidentFilter
 from gatewatch.web.deps import EscalationDep, IncidentsDep, NotificationsDep, OnCallDep
+from gatewatch.web.schemas import PathId
 from gatewatch.web.ui.escalation import escalation_steps
 from gatewatch.web.ui.forms import Csrf, Responder, User, act
 from gatewatch.web.ui.render import page
@@ -33,7 +34,7 @@ def incidents_page(
 
 
 @router.get("/incidents/{incident_id}")
-def incident_link(incident_id: int) -> RedirectResponse:
+def incident_link(incident_id: PathId) -> RedirectResponse:
     """Pages sent before the console moved under /ui/ linked here; keep them working."""
     return RedirectResponse(f"/ui/incidents/{incident_id}", status_code=308)
 
@@ -41,7 +42,7 @@ def incident_link(incident_id: int) -> RedirectResponse:
 @router.get("/ui/incidents/{incident_id}")
 def incident_page(
     request: Request,
-    incident_id: int,
+    incident_id: PathId,
     user: User,
     incidents: IncidentsDep,
     escalation: EscalationDep,
@@ -73,7 +74,7 @@ def incident_page(
 
 @router.post("/ui/incidents/{incident_id}/ack")
 async def acknowledge(
-    request: Request, incident_id: int, user: Responder, csrf: Csrf, incidents: IncidentsDep
+    request: Request, incident_id: PathId, user: Responder, csrf: Csrf, incidents: IncidentsDep
 ) -> Response:
     return await act(
         request,
@@ -86,7 +87,7 @@ async def acknowledge(
 
 @router.post("/ui/incidents/{incident_id}/resolve")
 async def resolve(
-    request: Request, incident_id: int, user: Responder, csrf: Csrf, incidents: IncidentsDep
+    request: Request, incident_id: PathId, user: Responder, csrf: Csrf, incidents: IncidentsDep
 ) -> Response:
     return await act(
         request,
@@ -100,7 +101,7 @@ async def resolve(
 @router.post("/ui/incidents/{incident_id}/note")
 async def note(
     request: Request,
-    incident_id: int,
+    incident_id: PathId,
     user: Responder,
     csrf: Csrf,
     incidents: IncidentsDep,

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gatewatch.web.deps import NotificationsDep
+from gatewatch.web.schemas import PathId
 from gatewatch.web.ui.forms import Csrf, Responder, User, act
 from gatewatch.web.ui.render import page
 
@@ -22,7 +23,7 @@ def notifications_page(
 
 @router.post("/ui/notifications/{notification_id}/resend")
 async def resend(
-    request: Request, notification_id: int, user: Responder, csrf: Csrf, outbox: NotificationsDep
+    request: Request, notification_id: PathId, user: Responder, csrf: Csrf, outbox: NotificationsDep
 ) -> Response:
     return await act(
         request,

@@ -11,6 +11,7 @@ from gatewatch.errors import NotFound
 from gatewatch.postmortem.review import render_review, span
 from gatewatch.store.reviews import TEXT_FIELDS, ReviewText
 from gatewatch.web.deps import ReviewsDep
+from gatewatch.web.schemas import MAX_ROW_ID, PathId
 from gatewatch.web.ui.forms import Csrf, Responder, User, act
 from gatewatch.web.ui.render import markdown, page
 
@@ -28,7 +29,7 @@ REVIEW_FIELDS = [
 
 @router.get("/ui/incidents/{incident_id}/review")
 def review_page(
-    request: Request, incident_id: int, user: User, reviews: ReviewsDep
+    request: Request, incident_id: PathId, user: User, reviews: ReviewsDep
 ) -> HTMLResponse:
     try:
         review = reviews.review(incident_id)
@@ -49,7 +50,7 @@ def review_page(
 
 @router.post("/ui/incidents/{incident_id}/review")
 async def save_review(
-    request: Request, incident_id: int, user: Responder, reviews: ReviewsDep
+    request: Request, incident_id: PathId, user: Responder, reviews: ReviewsDep
 ) -> Response:
     form = await request.form()
     fields = {name: str(form.get(name, ""))[:20_000] for name in TEXT_FIELDS}
@@ -65,7 +66,7 @@ async def save_review(
 @router.post("/ui/incidents/{incident_id}/action-items")
 async def add_action_item(
     request: Request,
-    incident_id: int,
+    incident_id: PathId,
     user: Responder,
     csrf: Csrf,
     reviews: ReviewsDep,
@@ -85,11 +86,11 @@ async def add_action_item(
 @router.post("/ui/action-items/{item_id}/status")
 async def set_action_item_status(
     request: Request,
-    item_id: int,
+    item_id: PathId,
     user: Responder,
     csrf: Csrf,
     reviews: ReviewsDep,
-    incident: Annotated[int, Form()],
+    incident: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     status: Annotated[Literal["open", "done"], Form()],
 ) -> Response:
     return await act(

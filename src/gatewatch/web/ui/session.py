@@ -91,5 +91,6 @@ def require_permission(principal: Principal, permission: Permission) -> None:
 
 def check_csrf(request: Request, presented: str | None) -> None:
     expected = str(request.session.get(CSRF_FIELD, ""))
-    if not expected or not hmac.compare_digest(expected, presented or ""):
+    # Bytes, not str: a non-ASCII token from a form must be a 403, not a TypeError.
+    if not expected or not hmac.compare_digest(expected.encode(), (presented or "").encode()):
         raise BadCsrf("the form's CSRF token does not match this session; reload and retry")
