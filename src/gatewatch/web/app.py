@@ -19,6 +19,7 @@ from gatewatch.web.api import incidents, ingest, notifications, oncall, reviews,
 from gatewatch.web.auth import Forbidden, TokenAuthenticator, Unauthorized
 from gatewatch.web.deps import Services
 from gatewatch.web.errors import InvalidQuery
+from gatewatch.web.guard import RequestGuard
 from gatewatch.web.schemas import ErrorBody, ErrorDetail
 from gatewatch.web.ui.mount import install_console
 
@@ -105,6 +106,13 @@ def create_app(
         app.include_router(module.router)
     install_console(app, services.config)
     _install_error_handlers(app, services.runtime.metrics)
+    app.add_middleware(
+        RequestGuard,
+        authenticator=app.state.authenticator,
+        max_body_bytes=services.config.limits.max_body_bytes,
+        signed_paths=(slack.ACTIONS_PATH,),
+        self_limited_paths=tuple(ingest.BODY_MODELS),
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["health"])

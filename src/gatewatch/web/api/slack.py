@@ -17,6 +17,7 @@ from gatewatch.web.deps import ConfigDep, IncidentsDep, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 SLACK_BODY_LIMIT = 1024 * 1024
+ACTIONS_PATH = "/api/v1/webhooks/slack/actions"
 
 
 def _slack_actor(config: GatewatchConfig, user: dict[str, Any]) -> str:
@@ -25,7 +26,7 @@ def _slack_actor(config: GatewatchConfig, user: dict[str, Any]) -> str:
     return person.id if person else f"slack:{user.get('username') or user_id}"
 
 
-@router.post("/webhooks/slack/actions", responses=API_ERRORS)
+@router.post(ACTIONS_PATH.removeprefix("/api/v1"), responses=API_ERRORS)
 async def slack_actions(
     request: Request, config: ConfigDep, runtime: RuntimeDep, incidents: IncidentsDep
 ) -> dict[str, str]:
