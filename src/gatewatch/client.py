@@ -45,9 +45,14 @@ class GatewatchClient:
         )
 
     def alerts(self, filters: list[str], status: str) -> list[dict[str, Any]]:
-        body = self._request("GET", "/api/v1/alerts", params={"filter": filters, "status": status})
-        items: list[dict[str, Any]] = body["items"]
-        return items
+        """Every matching alert, a page at a time."""
+        items: list[dict[str, Any]] = []
+        while True:
+            params = {"filter": filters, "status": status, "limit": 1000, "offset": len(items)}
+            body = self._request("GET", "/api/v1/alerts", params=params)
+            items += body["items"]
+            if not body["items"] or len(items) >= body["total"]:
+                return items
 
     def incidents(
         self, statuses: list[str], severities: list[str], services: list[str], limit: int

@@ -8,6 +8,10 @@ from prometheus_client.registry import Collector
 
 from gatewatch.model import Incident, IncidentStatus
 
+# Label values taken from alerts: at most this many distinct, this long; the rest is "other".
+MAX_SERVICES = 100
+MAX_LABEL_VALUE = 64
+OTHER = "other"
 INGEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -59,6 +63,7 @@ class Metrics:
         notification_counts: Callable[[], dict[str, int]],
     ) -> None:
         self.registry = CollectorRegistry()
+        self._services: set[str] = set()
         self.alerts_received = Counter(
             "gatewatch_alerts_received",
             "Alerts accepted by ingest",
@@ -168,9 +173,20 @@ class Metrics:
     def template_errors_for(self, channel: str) -> None:
         self.template_errors.labels(channel).inc()
 
+    def _service_label(self, service: str | None) -> str:
+        """An alert's `service` label, bounded: /metrics is unauthenticated and scraped, so
+        neither its cardinality nor its text is left to whoever sends alerts."""
+        value = (service or "unknown")[:MAX_LABEL_VALUE]
+        if value in self._services:
+            return value
+        if len(self._services) >= MAX_SERVICES:
+            return OTHER
+        self._services.add(value)
+        return value
+
     def observe_response(self, incident: Incident) -> None:
         """After an acknowledgement or a resolution: feed the MTTA / MTTR histograms."""
-        labels = (incident.severity, incident.service or "unknown")
+        labels = (incident.severity, self._service_label(incident.service))
         if incident.status is IncidentStatus.RESOLVED and incident.resolved_at is not None:
             took = incident.resolved_at - incident.triggered_at
             self.time_to_resolve.labels(*labels).observe(took.total_seconds())

@@ -226,6 +226,10 @@ class Incidents:
             stored = alert_store.list_alerts(connection, status)
         return [alert for alert in stored if match_all(matchers, alert.labels)]
 
+    def firing_by_severity(self) -> dict[str, int]:
+        with read_transaction(self._runtime.database) as connection:
+            return alert_store.firing_by_severity(connection)
+
     def alert(self, fingerprint: str) -> StoredAlert | None:
         with read_transaction(self._runtime.database) as connection:
             return alert_store.get_alert(connection, fingerprint)

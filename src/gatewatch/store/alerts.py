@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from gatewatch.model import AlertStatus, StoredAlert
 from gatewatch.store.tables import alerts
@@ -66,6 +66,18 @@ def list_alerts(connection: Connection, status: AlertStatus | None = None) -> li
     if status is not None:
         query = query.where(alerts.c.status == status.value)
     return [alert_from_row(row) for row in connection.execute(query)]
+
+
+def firing_by_severity(connection: Connection) -> dict[str, int]:
+    """Firing alerts counted by their `severity` label, in the database (the console's header
+    asks every few seconds; loading every alert for it did not scale)."""
+    severity = alerts.c.labels["severity"].as_string()
+    query = (
+        select(severity.label("severity"), func.count())
+        .where(alerts.c.status == AlertStatus.FIRING.value)
+        .group_by(severity)
+    )
+    return {row.severity or "none": row[1] for row in connection.execute(query)}
 
 
 def get_alert(connection: Connection, fingerprint: str) -> StoredAlert | None:

@@ -69,6 +69,9 @@ class AlertOut(BaseModel):
 
 class AlertList(BaseModel):
     items: list[AlertOut]
+    total: int = Field(description="alerts matching the filter, on every page")
+    limit: int
+    offset: int
 
 
 class IncidentOut(BaseModel):

@@ -11,6 +11,7 @@ from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import IncidentsDep
 from gatewatch.web.errors import InvalidQuery
 from gatewatch.web.schemas import (
+    MAX_ROW_ID,
     ActionRequest,
     AlertList,
     AlertOut,
@@ -116,7 +117,13 @@ def list_alerts(
         list[str], Query(description='Matchers, e.g. severity="critical" or {team=~"im.*"}')
     ] = [],  # noqa: B006
     status: Annotated[str, Query(pattern="^(firing|resolved|all)$")] = "firing",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> AlertList:
+    """Newest first, a page at a time (`total` counts them all)."""
     wanted = None if status == "all" else AlertStatus(status)
     found = incidents.alerts(wanted, _matchers(filter))
-    return AlertList(items=[AlertOut.of(alert) for alert in found])
+    page = found[offset : offset + limit]
+    return AlertList(
+        items=[AlertOut.of(alert) for alert in page], total=len(found), limit=limit, offset=offset
+    )

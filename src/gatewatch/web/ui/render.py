@@ -1,7 +1,6 @@
 """Templates and what every page shows: the signed-in person, the CSRF token, the navigation
 and the header's status indicator (firing alerts by severity)."""
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -13,7 +12,6 @@ from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 
 from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission
-from gatewatch.model import AlertStatus
 from gatewatch.timestamps import format_utc
 from gatewatch.urls import web_link
 from gatewatch.web.auth import Principal
@@ -60,10 +58,7 @@ class StatusIndicator:
 
 def status_indicator(request: Request) -> StatusIndicator:
     services = services_of(request)
-    counts = Counter(
-        alert.labels.get("severity", "none")
-        for alert in services.incidents.alerts(AlertStatus.FIRING, [])
-    )
+    counts = services.incidents.firing_by_severity()
     order = [level.name for level in services.config.severities]
     ranked = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
     return StatusIndicator(sum(counts.values()), ranked)
