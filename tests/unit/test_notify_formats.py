@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 from dataclasses import replace
 from email import message_from_bytes
 from email.policy import default
@@ -194,3 +195,53 @@ def test_every_first_page_gets_a_fresh_message_id_and_a_retry_keeps_it() -> None
         for m in (cycle_0, cycle_1, cycle_0)
     ]
     assert ids[0] == "<17.incident-42@im.example>" and ids[1] != ids[0] and ids[2] == ids[0]
+
+
+def test_alert_text_cannot_ping_or_disguise_links_in_slack() -> None:
+    message = replace(
+        sample_message(),
+        title="<!channel> down",
+        text="see <http://evil.example|the runbook> & <@U123>",
+        labels={"instance": "<!here>", "team": "a&b"},
+    )
+    payload = slack_payload(message)
+    blocks = payload["attachments"][0]["blocks"]
+    # Everything Slack parses as mrkdwn (plain_text, the header, shows its text literally).
+    mrkdwn = [payload["text"]] + [
+        item["text"]
+        for block in blocks
+        for item in [block.get("text") or {}, *block.get("fields", []), *block.get("elements", [])]
+        if isinstance(item, dict) and item.get("type") == "mrkdwn"
+    ]
+    flat = json.dumps(mrkdwn)
+    for raw in ("<!channel>", "<!here>", "<http://evil.example|", "<@U123>"):
+        assert raw not in flat
+    assert "&lt;!here&gt;" in flat and "a&amp;b" in flat
+    assert "<@UALICE>" in flat  # gatewatch's own mention of the person paged still works
+    assert slack_contract_errors(payload) == []
+
+
+def test_what_exceeds_a_vendor_limit_is_clipped_and_says_so() -> None:
+    long_runbook = "https://wiki.example/" + "r" * 3500
+    message = replace(sample_message(), text="t" * 5000, runbook_url=long_runbook)
+    payload = slack_payload(message)
+    assert slack_contract_errors(payload) == []
+    blocks = payload["attachments"][0]["blocks"]
+    assert blocks[1]["text"]["text"].endswith("[clipped]")
+    assert "runbook link too long for Slack" in json.dumps(blocks)
+    assert all(b.get("url") != long_runbook for b in blocks[-1]["elements"])
+    event = pagerduty_event(replace(sample_message(), text="d" * 600_000), KEY)
+    assert len(json.dumps(event).encode()) < 512 * 1024
+    assert event["payload"]["custom_details"]["description"].endswith("[clipped]")
+    assert pagerduty_contract_errors(event) == []
+
+
+def test_long_non_ascii_subjects_keep_their_spaces() -> None:
+    title = "网关 延迟 过高 " * 12 + "Шлюз недоступен в регионе"
+    mail = build_email(
+        replace(sample_message(step=0), title=title), "gw@im.example", ["a@im.example"]
+    )
+    subject = str(message_from_bytes(mail.as_bytes(), policy=default)["Subject"])
+    expected = "[CRITICAL] " + " ".join(title.split())
+    assert subject == expected[: len(subject) - 1] + "…" or subject == expected
+    assert "网关 延迟 过高 网关" in subject

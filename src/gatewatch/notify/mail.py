@@ -3,6 +3,7 @@
 import html
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
@@ -11,10 +12,16 @@ from gatewatch.config.channels import EmailChannel
 from gatewatch.notify.delivery import DELIVERED, DeliveryResult, from_transport_error
 from gatewatch.notify.message import Kind, Message
 
+# Folding a long non-ASCII subject into several encoded words loses the spaces between them
+# in readers; with lines up to RFC 5322's 998 characters and subjects clipped, it never folds.
+MAIL_POLICY = default.clone(max_line_length=998)
+SUBJECT_MAX = 200
 
-def header_text(text: str) -> str:
-    """A header value on one line: line breaks in alert text fold into spaces."""
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+def header_text(text: str, limit: int = SUBJECT_MAX) -> str:
+    """A header value on one line (line breaks in alert text fold into spaces), clipped."""
+    line = " ".join(part.strip() for part in text.splitlines() if part.strip())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def thread_id(incident_id: int, domain: str) -> str:
@@ -31,7 +38,7 @@ def build_email(message: Message, sender: str, recipients: list[str]) -> EmailMe
         Kind.ACKNOWLEDGE: f"Acknowledged by {message.actor}: ",
         Kind.RESOLVE: f"Resolved by {message.actor}: ",
     }[message.kind]
-    mail = EmailMessage()
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = sender
     mail["To"] = ", ".join(recipients)
     mail["Date"] = format_datetime(datetime.now(UTC))

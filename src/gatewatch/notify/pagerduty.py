@@ -16,6 +16,13 @@ SEVERITY = {
     "info": "info",
 }
 SUMMARY_MAX = 1024
+# An event over 512 KB is refused whole; the description is the only part that can be long.
+DESCRIPTION_MAX = 256 * 1024
+CLIPPED = "… [clipped]"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(CLIPPED)] + CLIPPED
 
 
 def pagerduty_event(message: Message, routing_key: str) -> dict[str, Any]:
@@ -33,7 +40,7 @@ def pagerduty_event(message: Message, routing_key: str) -> dict[str, Any]:
     summary = f"[{message.severity}] {message.title}"
     details: dict[str, Any] = {
         "labels": message.labels,
-        "description": message.text,
+        "description": _clip(message.text, DESCRIPTION_MAX),
         "incident": message.incident_url,
     }
     if message.recipient is not None:
@@ -43,7 +50,7 @@ def pagerduty_event(message: Message, routing_key: str) -> dict[str, Any]:
         links.append({"href": message.runbook_url, "text": "Runbook"})
     event |= {
         "payload": {
-            "summary": summary[: SUMMARY_MAX - 1] + "…" if len(summary) > SUMMARY_MAX else summary,
+            "summary": _clip(summary, SUMMARY_MAX),
             "source": message.labels.get("instance") or message.service or "gatewatch",
             "severity": SEVERITY.get(message.severity, "warning"),
             "timestamp": message.triggered_at,

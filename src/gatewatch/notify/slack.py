@@ -22,8 +22,19 @@ COLOURS = {
 ICONS = {"critical": "🚨", "P1": "🔥", "P2": "⚠️", "warning": "⚠️", "info": "💬"}
 
 
+URL_MAX = 3000  # a button's url
+CLIPPED = "… [clipped]"
+
+
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """Within Slack's limit, saying so when something was cut."""
+    return text if len(text) <= limit else text[: limit - len(CLIPPED)] + CLIPPED
+
+
+def escape(text: str) -> str:
+    """Alert text as literal mrkdwn: `<!channel>` must not ping, `<url|text>` must not
+    disguise a link (Slack's escaping: &, < and >)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _button(text: str, **extra: Any) -> dict[str, Any]:
@@ -36,10 +47,11 @@ def _button(text: str, **extra: Any) -> dict[str, Any]:
 
 def slack_payload(message: Message) -> dict[str, Any]:
     """The webhook body for a message; pure, so tests can check it against the limits."""
+    title = escape(message.title)
     if message.kind is Kind.RESOLVE:
-        line = f"✅ Resolved: #{message.incident_id} {message.title}"
+        line = f"✅ Resolved: #{message.incident_id} {title}"
         if message.actor:
-            line += f" (by {message.actor})"
+            line += f" (by {escape(message.actor)})"
         return {
             "text": line,
             "attachments": [
@@ -55,7 +67,7 @@ def slack_payload(message: Message) -> dict[str, Any]:
             ],
         }
     if message.kind is Kind.ACKNOWLEDGE:
-        line = f"👀 Acknowledged by {message.actor}: #{message.incident_id} {message.title}"
+        line = f"👀 Acknowledged by {escape(message.actor or '')}: #{message.incident_id} {title}"
         return {
             "text": line,
             "blocks": [
@@ -65,13 +77,14 @@ def slack_payload(message: Message) -> dict[str, Any]:
 
     icon = ICONS.get(message.severity, "🔔")
     prefix = "⏰ Reminder: " if message.kind is Kind.REMINDER else ""
-    header = f"{icon} {prefix}[{message.severity.upper()}] {message.title}"
+    header = f"{icon} {prefix}[{message.severity.upper()}] {message.title}"  # plain_text
+    text = escape(message.text)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(header, HEADER_MAX)}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(message.text, SECTION_MAX)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_MAX)}},
     ]
     fields = [
-        {"type": "mrkdwn", "text": _clip(f"*{name}*\n{value}", FIELD_MAX)}
+        {"type": "mrkdwn", "text": _clip(f"*{escape(name)}*\n{escape(value)}", FIELD_MAX)}
         for name, value in sorted(message.labels.items())
     ][:FIELDS_MAX]
     if fields:
@@ -79,7 +92,7 @@ def slack_payload(message: Message) -> dict[str, Any]:
     context = [f"Incident #{message.incident_id}", f"status *{message.status}*"]
     if message.recipient is not None:
         who = message.recipient
-        mention = f"<@{who.slack_user_id}>" if who.slack_user_id else who.name
+        mention = f"<@{who.slack_user_id}>" if who.slack_user_id else escape(who.name)
         context.insert(0, f"Paging {mention}")
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]}
@@ -90,11 +103,14 @@ def slack_payload(message: Message) -> dict[str, Any]:
         _button("Resolve", action_id=RESOLVE_ACTION, value=value, style="danger"),
         _button("Open incident", action_id="gatewatch_open", url=message.incident_url),
     ]
-    if message.runbook_url:
+    if message.runbook_url and len(message.runbook_url) <= URL_MAX:
         actions.append(_button("Runbook", action_id="gatewatch_runbook", url=message.runbook_url))
+    elif message.runbook_url:
+        context.append("runbook link too long for Slack: open the incident")
+        blocks[-1]["elements"][0]["text"] = " · ".join(context)
     blocks.append({"type": "actions", "elements": actions})
     return {
-        "text": header,
+        "text": escape(header),
         "attachments": [{"color": COLOURS.get(message.severity, "#999999"), "blocks": blocks}],
     }
 
