@@ -185,7 +185,12 @@ def test_every_link_a_page_carries_opens_its_page(sinks: Sinks, tmp_path: Path) 
         assert f"{PUBLIC}/ui/incidents/{incident_id}" in links
         assert f"{PUBLIC}/runbooks/service-down" in links
         with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
-            signed_in = browser.post("/ui/login", data={"token": TOKENS["viewer"]})
+            form = browser.get("/ui/login").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+            assert csrf is not None
+            signed_in = browser.post(
+                "/ui/login", data={"token": TOKENS["viewer"], "csrf": csrf.group(1)}
+            )
             assert signed_in.status_code == 200
             for link in sorted(links):
                 page = browser.get(link.removeprefix(PUBLIC))

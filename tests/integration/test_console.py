@@ -6,6 +6,7 @@ import html
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -77,8 +78,14 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def _login(api: TestClient, form: dict[str, str], **options: Any) -> Any:
+    """Post the sign-in form as a browser does: with the CSRF token the form page carries."""
+    token = _csrf(api.get("/ui/login").text)
+    return api.post("/ui/login", data={"csrf": token, **form}, **options)
+
+
 def _sign_in(api: TestClient, **form: str) -> str:
-    answer = api.post("/ui/login", data={"next": "/ui/incidents", **form})
+    answer = _login(api, {"next": "/ui/incidents", **form})
     assert answer.status_code == 200 and answer.url.path == "/ui/incidents", answer.text
     return _csrf(answer.text)
 
@@ -89,19 +96,17 @@ def test_pages_need_a_session_and_sign_in_takes_you_back(make_api: ApiFactory) -
     assert first.status_code == 303
     assert first.headers["location"] == "/ui/login?next=/ui/oncall"
     assert api.get("/").url.path == "/ui/login"
-    refused = api.post("/ui/login", data={"user": "rita", "password": "wrong"})
+    refused = _login(api, {"user": "rita", "password": "wrong"})
     assert refused.status_code == 401 and "Wrong user, password or token" in refused.text
-    ingest_only = api.post("/ui/login", data={"token": TOKENS["ingest"]})
+    ingest_only = _login(api, {"token": TOKENS["ingest"]})
     assert ingest_only.status_code == 401
-    answer = api.post(
-        "/ui/login",
-        data={"user": "rita", "password": PASSWORD, "next": "/ui/oncall"},
-        follow_redirects=False,
+    answer = _login(
+        api, {"user": "rita", "password": PASSWORD, "next": "/ui/oncall"}, follow_redirects=False
     )
     cookie = answer.headers["set-cookie"]
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
     assert api.get(answer.headers["location"]).url.path == "/ui/oncall"
-    offsite = api.post("/ui/login", data={"token": TOKENS["admin"], "next": "//evil.example"})
+    offsite = _login(api, {"token": TOKENS["admin"], "next": "//evil.example"})
     assert offsite.url.path == "/ui/"
 
 
@@ -333,3 +338,41 @@ def test_console_pages_carry_security_headers(make_api: ApiFactory) -> None:
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["referrer-policy"] == "same-origin"
     assert api.get("/healthz").headers["x-content-type-options"] == "nosniff"
+
+
+def test_sign_out_and_removal_end_the_session_everywhere(
+    make_api: ApiFactory, clock: ManualClock
+) -> None:
+    api = _console(make_api)
+    _sign_in(api, user="rita", password=PASSWORD)
+    saved = dict(api.cookies)
+    assert api.get("/ui/oncall").url.path == "/ui/oncall"
+    api.post("/ui/logout", data={"csrf": _csrf(api.get("/ui/oncall").text)})
+    replayed = TestClient(api.app, cookies=saved)
+    assert replayed.get("/ui/oncall").url.path == "/ui/login"  # the old cookie is dead too
+
+    _sign_in(api, user="rita", password=PASSWORD)
+    kept = dict(api.cookies)
+    without_rita = make_api(
+        auth={"tokens": [{"name": "admin-ann", "role": "admin", "token": TOKENS["admin"]}]}
+    )
+    elsewhere = TestClient(without_rita.app, cookies=kept)  # another replica, newer config
+    assert elsewhere.get("/ui/oncall").url.path == "/ui/login"
+
+
+def test_repeated_failures_lock_sign_in_for_a_while(
+    make_api: ApiFactory, clock: ManualClock
+) -> None:
+    api = _console(make_api)
+    for _ in range(10):
+        assert _login(api, {"user": "rita", "password": "wrong"}).status_code == 401
+    locked = _login(api, {"user": "rita", "password": PASSWORD})
+    assert locked.status_code == 429 and "too many failed sign-ins" in locked.text
+    clock.advance(timedelta(minutes=16))
+    assert _login(api, {"user": "rita", "password": PASSWORD}).url.path == "/ui/"
+
+
+def test_the_sign_in_form_needs_its_csrf_token(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    forged = api.post("/ui/login", data={"user": "rita", "password": PASSWORD})
+    assert forged.status_code == 403

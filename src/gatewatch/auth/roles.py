@@ -1,5 +1,6 @@
 """Roles given to tokens and users, and the permissions each role grants."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -26,3 +27,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 def may(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a token's or a user's name, and the role it has."""
+
+    name: str
+    role: Role

@@ -216,3 +216,25 @@ heartbeats = Table(
     Column("last_seen_at", UTCDateTime),
     Column("missed", Boolean, nullable=False),
 )
+
+# Console sign-ins: the cookie holds a random id whose hash is the key here, so sign-out and
+# the removal of a user end the session on every replica.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(320), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_sign_in_failures_key_at", "key", "at"),
+)

@@ -2,12 +2,11 @@
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Role
+from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Principal
 from gatewatch.config.auth import TokenConfig
 from gatewatch.web.schemas import ErrorBody
 
@@ -18,12 +17,6 @@ class Unauthorized(Exception):
 
 class Forbidden(Exception):
     """A valid token whose role lacks the permission: HTTP 403."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: Role
 
 
 class TokenAuthenticator:

@@ -14,6 +14,7 @@ from gatewatch.notify.notifications import Notifications
 from gatewatch.oncall.service import OnCall
 from gatewatch.postmortem.service import Reviews
 from gatewatch.runtime import Runtime
+from gatewatch.signin.service import SignIn
 from gatewatch.slo.spec import SloSpec
 
 
@@ -27,6 +28,7 @@ class Services:
     oncall: OnCall
     notifications: Notifications
     reviews: Reviews
+    signin: SignIn
     slo_specs: list[SloSpec]
 
 
@@ -63,6 +65,10 @@ def _reviews(request: Request) -> Reviews:
     return services_of(request).reviews
 
 
+def _signin(request: Request) -> SignIn:
+    return services_of(request).signin
+
+
 ConfigDep = Annotated[GatewatchConfig, Depends(_config)]
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 IncidentsDep = Annotated[Incidents, Depends(_incidents)]
@@ -70,3 +76,4 @@ EscalationDep = Annotated[Escalation, Depends(_escalation)]
 OnCallDep = Annotated[OnCall, Depends(_oncall)]
 NotificationsDep = Annotated[Notifications, Depends(_notifications)]
 ReviewsDep = Annotated[Reviews, Depends(_reviews)]
+SignInDep = Annotated[SignIn, Depends(_signin)]

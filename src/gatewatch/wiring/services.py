@@ -16,6 +16,7 @@ from gatewatch.oncall.service import OnCall
 from gatewatch.postmortem.service import Reviews
 from gatewatch.routing import Router
 from gatewatch.runtime import Runtime
+from gatewatch.signin.service import SignIn
 from gatewatch.slo.shipped import watched_specs
 from gatewatch.web.deps import Services
 
@@ -45,5 +46,6 @@ def build_services(config: GatewatchConfig, database: Engine, clock: Clock) -> S
         oncall=OnCall(runtime, config.people, config.schedules),
         notifications=Notifications(runtime),
         reviews=Reviews(runtime),
+        signin=SignIn(runtime, config.auth),
         slo_specs=watched_specs(config.slo),
     )

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from gatewatch.auth.roles import Permission
+from gatewatch.auth.roles import Permission, Principal
 from gatewatch.errors import validation_messages
 from gatewatch.ingest import alertmanager_webhook, prometheus_push
 from gatewatch.model import AlertBatch
 from gatewatch.store.database import DatabaseUnavailable
-from gatewatch.web.auth import Principal, require
+from gatewatch.web.auth import require
 from gatewatch.web.deps import services_of
 from gatewatch.web.schemas import ErrorBody, ErrorDetail, IngestResponse
 

@@ -8,9 +8,8 @@ from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from gatewatch.auth.roles import Permission
+from gatewatch.auth.roles import Permission, Principal
 from gatewatch.errors import GatewatchError
-from gatewatch.web.auth import Principal
 from gatewatch.web.ui.render import flash
 from gatewatch.web.ui.session import check_csrf, current_user, require_permission
 

@@ -11,10 +11,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 
-from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission
+from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Principal
 from gatewatch.timestamps import format_utc
 from gatewatch.urls import web_link
-from gatewatch.web.auth import Principal
 from gatewatch.web.deps import services_of
 from gatewatch.web.ui.session import CSRF_FIELD
 

@@ -1,6 +1,6 @@
-"""Sign-in for people: a configured token or a user's password, then a signed session cookie
-(HttpOnly, SameSite=Lax) holding who they are, their role and a CSRF token that every form
-must send back."""
+"""The console's session cookie (signed, HttpOnly, SameSite=Lax): it holds the id of a
+server-side session (`gatewatch.signin`) and a CSRF token that every form, the sign-in form
+included, must send back."""
 
 import hmac
 import secrets
@@ -9,11 +9,10 @@ from urllib.parse import quote
 
 from fastapi import Request
 
-from gatewatch.auth.passwords import verify_password
-from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Role
+from gatewatch.auth.roles import ROLE_PERMISSIONS, Permission, Principal
 from gatewatch.config import GatewatchConfig
 from gatewatch.private_files import write_private
-from gatewatch.web.auth import Principal
+from gatewatch.web.deps import services_of
 
 CSRF_FIELD = "csrf"
 
@@ -44,41 +43,38 @@ def session_secret(config: GatewatchConfig) -> str:
     return path.read_text().strip()
 
 
-def check_credentials(
-    config: GatewatchConfig, token: str, user: str, password: str
-) -> Principal | None:
-    """Who these credentials belong to; ingest tokens cannot sign in to the UI."""
-    if token:
-        for entry in config.auth.tokens:
-            if entry.role != Role.INGEST and hmac.compare_digest(
-                entry.token.encode(), token.strip().encode()
-            ):
-                return Principal(entry.name, entry.role)
-        return None
-    for account in config.auth.users:
-        if account.name == user and verify_password(password, account.password_hash):
-            return Principal(account.name, account.role)
-    return None
+SESSION_FIELD = "sid"
 
 
-def sign_in(request: Request, principal: Principal) -> None:
+def csrf_token(request: Request) -> str:
+    """This browser's CSRF token, made on first use (before sign-in too: the sign-in form
+    carries one)."""
+    token = request.session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return str(token)
+
+
+def remember(request: Request, session_id: str) -> None:
+    """After a sign-in: a fresh cookie (new CSRF token) pointing at the new session."""
     request.session.clear()
-    request.session.update(
-        {
-            "user": principal.name,
-            "role": principal.role.value,
-            CSRF_FIELD: secrets.token_urlsafe(32),
-        }
-    )
+    request.session.update({SESSION_FIELD: session_id, CSRF_FIELD: secrets.token_urlsafe(32)})
+
+
+def session_id(request: Request) -> str | None:
+    value = request.session.get(SESSION_FIELD)
+    return str(value) if value else None
 
 
 def current_user(request: Request) -> Principal:
     """A page dependency: the signed-in person, or a redirect to the sign-in form."""
-    user, role = request.session.get("user"), str(request.session.get("role"))
-    if not user or role not in {r.value for r in Role}:
+    sid = session_id(request)
+    principal = services_of(request).signin.principal(sid) if sid else None
+    if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target)
-    return Principal(str(user), Role(role))
+    return principal
 
 
 def require_permission(principal: Principal, permission: Permission) -> None:

@@ -1,0 +1,1 @@
+"""Signing people in to the console: credentials, server-side sessions, the attempt limit."""
