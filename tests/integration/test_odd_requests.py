@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import ApiFactory
 from tests.support.auth import auth
+from tests.support.payloads import webhook, webhook_alert
 
 HUGE = "99999999999999999999"
 
@@ -70,3 +71,21 @@ def test_non_ascii_signatures_are_refused_not_crashed(make_api: ApiFactory) -> N
     assert refused.status_code == 401
     form = api.post("/ui/logout", data={"csrf": "\u00fc\u00df"}, follow_redirects=False)
     assert form.status_code == 403
+
+
+def test_text_with_nul_is_422_on_both_stores(api: TestClient) -> None:
+    body = webhook([webhook_alert({"alertname": "Nul"})])
+    assert api.post("/api/v1/webhooks/alertmanager", json=body, headers=auth("ingest")).is_success
+    for method, path, payload in [
+        ("POST", "/api/v1/incidents/1/notes", {"text": "a\u0000b"}),
+        ("POST", "/api/v1/incidents/1/ack", {"note": "a\u0000b"}),
+        ("PUT", "/api/v1/incidents/1/review", {"summary": "a\u0000b"}),
+        (
+            "POST",
+            "/api/v1/incidents/1/action-items",
+            {"text": "x\u0000", "owner": "o", "due": "2027-01-01"},
+        ),
+    ]:
+        answer = api.request(method, path, json=payload, headers=auth("admin"))
+        assert answer.status_code == 422, (path, answer.text)
+        assert "NUL" in answer.text

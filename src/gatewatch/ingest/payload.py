@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
+from gatewatch.text import SafeText
+
 MAX_LABEL_NAME = 128
 MAX_LABEL_VALUE = 1024
 MAX_LABELS = 64
@@ -23,12 +25,6 @@ MAX_URL = 4096
 MAX_INDEXED_VALUE = 255
 INDEXED_LABELS = ("alertname", "service", "job")
 _GO_ZERO_TIME_YEAR = 1
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("contains a NUL character (\\u0000), which gatewatch does not store")
-    return value
 
 
 def _indexed_fit(labels: dict[str, str]) -> dict[str, str]:
@@ -48,7 +44,6 @@ def _zero_time_is_none(value: datetime | None) -> datetime | None:
 LabelName = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=MAX_LABEL_NAME)
 ]
-SafeText = Annotated[str, AfterValidator(_no_nul)]
 LabelValue = Annotated[SafeText, StringConstraints(max_length=MAX_LABEL_VALUE)]
 AnnotationValue = Annotated[SafeText, StringConstraints(max_length=MAX_ANNOTATION_VALUE)]
 Url = Annotated[SafeText, StringConstraints(max_length=MAX_URL)]

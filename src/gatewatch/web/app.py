@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import gatewatch
 from gatewatch.errors import Conflict, NotFound, validation_messages
@@ -42,6 +43,12 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(InvalidQuery)
     async def invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
         return _error(422, "invalid request", [ErrorDetail(path=exc.path, message=str(exc))])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Starlette's own refusals (a body that is not JSON, an unknown route or method) in
+        # the same shape as every other error.
+        return _error(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -90,8 +97,20 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
             },
         }
+    _errors_are_json(schema)
     app.openapi_schema = schema
     return schema
+
+
+def _errors_are_json(schema: dict[str, Any]) -> None:
+    """Every error answers with the JSON error body, whatever the success's media type (the
+    post-mortem is Markdown, its 404 is not): say so in the document."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = error
 
 
 def create_app(

@@ -53,5 +53,5 @@ Reader = Annotated[Principal, Depends(require(Permission.READ))]
 Responder = Annotated[Principal, Depends(require(Permission.RESPOND))]
 # The error bodies every authenticated endpoint may answer with (for the OpenAPI document).
 API_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422, 503)
+    code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422, 503)
 }

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from gatewatch.incidents.service import IncidentDetail
 from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, TimelineEvent
+from gatewatch.text import SafeText
 
 # Row ids are 32-bit integers in both stores: a larger id in a path is a 422, not a 500.
 MAX_ROW_ID = 2**31 - 1
@@ -128,8 +129,8 @@ class IncidentDetailOut(IncidentOut):
 
 
 class ActionRequest(BaseModel):
-    note: str | None = Field(default=None, max_length=10_000)
+    note: SafeText | None = Field(default=None, max_length=10_000)
 
 
 class NoteRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: SafeText = Field(min_length=1, max_length=10_000)

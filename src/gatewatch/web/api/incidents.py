@@ -49,7 +49,7 @@ def list_incidents(
     severity: Annotated[list[str], Query()] = [],  # noqa: B006
     service: Annotated[list[str], Query()] = [],  # noqa: B006
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ROW_ID)] = 0,
 ) -> IncidentPage:
     filters = IncidentFilter(_statuses(status), tuple(severity), tuple(service))
     items, total = incidents.list_incidents(filters, limit, offset)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from gatewatch.model import Override
 from gatewatch.oncall.rotation import OnCallWindow
 from gatewatch.oncall.service import OnCall
+from gatewatch.text import SafeText
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import OnCallDep, RuntimeDep
 from gatewatch.web.schemas import Moment, PathId
@@ -31,7 +32,7 @@ class OnCallOut(BaseModel):
 
 
 class OverrideIn(BaseModel):
-    person: str
+    person: SafeText
     start: Moment
     end: Moment
 

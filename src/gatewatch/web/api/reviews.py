@@ -11,29 +11,30 @@ from gatewatch.durations import parse_duration
 from gatewatch.postmortem.response_times import ResponseTimes
 from gatewatch.postmortem.review import render_review
 from gatewatch.store.reviews import ReviewText
+from gatewatch.text import SafeText
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import ReviewsDep, RuntimeDep
 from gatewatch.web.errors import InvalidQuery
 from gatewatch.web.schemas import PathId
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])
-TEXT = Field(default="", max_length=20_000)
+ReviewField = Annotated[SafeText, Field(max_length=20_000)]
 MAX_REPORT_SPAN = timedelta(days=3650)
 
 
 class ReviewIn(BaseModel):
-    summary: str = TEXT
-    impact: str = TEXT
-    root_cause: str = TEXT
-    resolution: str = TEXT
-    went_well: str = TEXT
-    went_wrong: str = TEXT
-    lessons: str = TEXT
+    summary: ReviewField = ""
+    impact: ReviewField = ""
+    root_cause: ReviewField = ""
+    resolution: ReviewField = ""
+    went_well: ReviewField = ""
+    went_wrong: ReviewField = ""
+    lessons: ReviewField = ""
 
 
 class ActionItemIn(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
-    owner: str = Field(min_length=1, max_length=255)
+    text: SafeText = Field(min_length=1, max_length=2000)
+    owner: SafeText = Field(min_length=1, max_length=255)
     due: date
 
 
@@ -42,7 +43,9 @@ class ActionItemStatus(BaseModel):
 
 
 @router.get(
-    "/incidents/{incident_id}/postmortem", response_class=PlainTextResponse, responses=API_ERRORS
+    "/incidents/{incident_id}/postmortem",
+    response_class=PlainTextResponse,
+    responses={**API_ERRORS, 200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
 )
 def postmortem(reviews: ReviewsDep, incident_id: PathId, _caller: Reader) -> PlainTextResponse:
     """The review as Markdown, from the shipped template, pre-filled from the incident."""

@@ -10,6 +10,7 @@ from gatewatch.errors import NotFound
 from gatewatch.model import IncidentStatus
 from gatewatch.postmortem.review import PAGE_KINDS
 from gatewatch.store.incidents import IncidentFilter
+from gatewatch.text import SafeText
 from gatewatch.web.deps import EscalationDep, IncidentsDep, NotificationsDep, OnCallDep
 from gatewatch.web.schemas import PathId
 from gatewatch.web.ui.escalation import escalation_steps
@@ -105,7 +106,7 @@ async def note(
     user: Responder,
     csrf: Csrf,
     incidents: IncidentsDep,
-    text: Annotated[str, Form(min_length=1, max_length=10_000)],
+    text: Annotated[SafeText, Form(min_length=1, max_length=10_000)],
 ) -> Response:
     return await act(
         request,

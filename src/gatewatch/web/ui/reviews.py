@@ -10,6 +10,7 @@ from markupsafe import Markup
 from gatewatch.errors import NotFound
 from gatewatch.postmortem.review import render_review, span
 from gatewatch.store.reviews import TEXT_FIELDS, ReviewText
+from gatewatch.text import SafeText
 from gatewatch.web.deps import ReviewsDep
 from gatewatch.web.schemas import MAX_ROW_ID, PathId
 from gatewatch.web.ui.forms import Csrf, Responder, User, act
@@ -53,7 +54,8 @@ async def save_review(
     request: Request, incident_id: PathId, user: Responder, reviews: ReviewsDep
 ) -> Response:
     form = await request.form()
-    fields = {name: str(form.get(name, ""))[:20_000] for name in TEXT_FIELDS}
+    # NUL is dropped here (PostgreSQL would refuse it); a review is prose, not data.
+    fields = {name: str(form.get(name, "")).replace("\x00", "")[:20_000] for name in TEXT_FIELDS}
     return await act(
         request,
         str(form.get("csrf", "")),
@@ -70,8 +72,8 @@ async def add_action_item(
     user: Responder,
     csrf: Csrf,
     reviews: ReviewsDep,
-    text: Annotated[str, Form(min_length=1, max_length=2000)],
-    owner: Annotated[str, Form(min_length=1, max_length=255)],
+    text: Annotated[SafeText, Form(min_length=1, max_length=2000)],
+    owner: Annotated[SafeText, Form(min_length=1, max_length=255)],
     due: Annotated[date, Form()],
 ) -> Response:
     return await act(

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from gatewatch.durations import parse_duration
 from gatewatch.errors import GatewatchError
 from gatewatch.silences import SilenceClient
+from gatewatch.text import SafeText
 from gatewatch.web.deps import ConfigDep, IncidentsDep
 from gatewatch.web.ui.forms import Csrf, Responder, User, back
 from gatewatch.web.ui.render import flash, page
@@ -68,9 +69,9 @@ def create_silence(
     user: Responder,
     csrf: Csrf,
     config: ConfigDep,
-    matchers: Annotated[str, Form()],
+    matchers: Annotated[SafeText, Form()],
     duration: Annotated[str, Form()],
-    comment: Annotated[str, Form(min_length=1, max_length=500)],
+    comment: Annotated[SafeText, Form(min_length=1, max_length=500)],
 ) -> Response:
     check_csrf(request, csrf)
     try:
