@@ -1,6 +1,6 @@
 """A small typed client of gatewatch's REST API, used by the CLI."""
 
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -16,6 +16,12 @@ class GatewatchClient:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._http.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

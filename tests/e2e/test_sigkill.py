@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gatewatch.client import GatewatchClient
 from tests.support.auth import TOKEN_CONFIG, TOKENS
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
@@ -61,13 +62,9 @@ def test_every_acknowledged_alert_survives_sigkill(tmp_path: Path) -> None:
 
     server.start()
     try:
-        response = httpx.get(
-            f"{server.url}/api/v1/alerts",
-            params={"status": "all", "filter": 'alertname="Load"'},
-            headers={"Authorization": f"Bearer {TOKENS['viewer']}"},
-            timeout=30,
-        )
-        stored = {alert["labels"]["id"] for alert in response.json()["items"]}
+        with GatewatchClient(server.url, TOKENS["viewer"]) as client:
+            found = client.alerts(['alertname="Load"'], "all")
+        stored = {alert["labels"]["id"] for alert in found}
         assert accepted <= stored, f"{len(accepted - stored)} accepted alerts were lost"
         # Whole batches or nothing: every stored alert belongs to a complete batch.
         batches: dict[str, int] = {}

@@ -71,7 +71,7 @@ def _summary(results: list[DrillResult]) -> Table:
         incident = next(
             (h.at for h in result.hops if h.step.startswith("gatewatch: incident")), None
         )
-        page = next((h.at for h in result.hops if h.step.startswith("page:")), None)
+        page = next((h.at for h in result.hops if h.step.startswith(("page:", "fallback:"))), None)
         table.add_row(
             result.name,
             "[green]passed[/]" if result.passed else "[bold red]failed[/]",

@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 
 from gatewatch.config import GatewatchConfig
+from gatewatch.drills.context import DrillContext, DrillState, Expectation, StepMissed
+from gatewatch.drills.expectations import step_kind
 from gatewatch.drills.probes import StackEndpoints, StackProbe
 from gatewatch.drills.scenario import Scenario
-from gatewatch.drills.steps import DrillContext, DrillState, Expectation, StepMissed, step_kind
 from gatewatch.drills.timing import StackTimings
 from gatewatch.errors import GatewatchError
 

@@ -1,19 +1,22 @@
-"""One class per kind of drill step: actions (inject a fault, clear faults, acknowledge in
-Slack) and expectations (a hop that must be seen within a deadline derived from the stack)."""
+"""The steps that wait for a hop (Prometheus, Alertmanager, gatewatch, the stand-ins, the
+gateway), each with the deadline it derives from the stack; and which class runs which step."""
 
 import asyncio
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from gatewatch.config import GatewatchConfig
-from gatewatch.drills.faults import Undo, inject
-from gatewatch.drills.probes import StackProbe
+from gatewatch.drills.actions import AcknowledgeInSlack, Clear, Inject
+from gatewatch.drills.context import (
+    Action,
+    DrillContext,
+    Expectation,
+    StepMissed,
+    reach_detail,
+    wall_time,
+)
 from gatewatch.drills.scenario import (
     AlertState,
     DirectPageExpectation,
-    Fault,
     IncidentExpectation,
     NotificationExpectation,
     PageExpectation,
@@ -21,158 +24,8 @@ from gatewatch.drills.scenario import (
     SteadyExpectation,
     Step,
 )
-from gatewatch.drills.timing import StackTimings
-from gatewatch.notify.slack import ACK_ACTION
-from gatewatch.notify.slack_signature import signed_button_press
-from gatewatch.timestamps import parse_rfc3339
 
 TRIGGER_EVENTS = {"trigger", "post", "mail"}  # as the stand-ins label a first message
-
-
-class StepMissed(Exception):
-    """A hop did not happen within its deadline (or went wrong)."""
-
-
-@dataclass
-class DrillState:
-    started: float
-    fault_at: float | None = None  # wall clock, to compare with the components' timestamps
-    previous_at: float = 0.0
-    seen_at: float | None = None  # when the component says the hop happened
-    last: float = 0.0
-    standins_seq: int = 0
-    incident: int | None = None
-    incident_at: float = 0.0
-    policy: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
-    undo: list[Undo] = field(default_factory=list)
-    on_call: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DrillContext:
-    scenario: Scenario
-    state: DrillState
-    probe: StackProbe
-    timings: StackTimings
-    config: GatewatchConfig
-    stop: Callable[[str], Awaitable[None]]
-    start: Callable[[str], Awaitable[None]]
-
-    @property
-    def alert_labels(self) -> dict[str, str]:
-        return {"alertname": self.scenario.alert, **self.scenario.alert_labels}
-
-
-class Action(ABC):
-    @abstractmethod
-    def describe(self, scenario: Scenario) -> str: ...
-
-    @abstractmethod
-    async def run(self, context: DrillContext) -> str:
-        """Do it; returns what happened, for the hop's detail."""
-
-
-class Expectation(ABC):
-    @abstractmethod
-    def describe(self, scenario: Scenario) -> str: ...
-
-    @abstractmethod
-    def allowed(self, context: DrillContext) -> float:
-        """Seconds allowed for this hop, derived from the stack, before the margin."""
-
-    def counted_from(self, context: DrillContext) -> float:
-        """The moment the allowed seconds count from: the previous hop."""
-        return context.state.last
-
-    @abstractmethod
-    async def check(self, context: DrillContext) -> tuple[bool, str]:
-        """Whether the hop has happened, and what was seen."""
-
-
-def _wall(stamp: str) -> float:
-    return parse_rfc3339(stamp).timestamp()
-
-
-def _reached(detail: str, reached: dict[str, float], channels: Sequence[str]) -> tuple[bool, str]:
-    missing = sorted(set(channels) - set(reached))
-    return not missing, detail + (f"; waiting for {', '.join(missing)}" if missing else "")
-
-
-# -- actions ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Inject(Action):
-    fault: Fault
-
-    def describe(self, scenario: Scenario) -> str:
-        fault = self.fault
-        if fault.request:
-            return f"fault: {fault.request}"
-        if fault.traffic:
-            kinds = [k for k in ("duplicate", "bad_token") if getattr(fault.traffic, k)]
-            if not fault.traffic.ack:
-                kinds.append("no ACKs")
-            return f"fault: traffic {fault.traffic.rate:g}/s ({', '.join(kinds) or 'plain'})"
-        if fault.backlog:
-            return f"fault: {fault.backlog} messages to an offline user"
-        return f"fault: stop {fault.stop}"
-
-    async def run(self, context: DrillContext) -> str:
-        state = context.state
-        state.fault_at = state.fault_at or time.time()
-        endpoints = context.probe.endpoints
-        state.undo.append(
-            await inject(
-                self.fault, endpoints.gateway, context.probe.client, context.stop, context.start
-            )
-        )
-        return "injected"
-
-
-class Clear(Action):
-    def describe(self, scenario: Scenario) -> str:
-        return "clear: faults removed"
-
-    async def run(self, context: DrillContext) -> str:
-        while context.state.undo:
-            await context.state.undo.pop()()
-        return "faults cleared"
-
-
-@dataclass(frozen=True)
-class AcknowledgeInSlack(Action):
-    person: str
-
-    def describe(self, scenario: Scenario) -> str:
-        return f"ack: {self.person} presses Acknowledge in Slack"
-
-    async def run(self, context: DrillContext) -> str:
-        """A signed interactivity request, as Slack sends when the person presses the button."""
-        config, incident = context.config, context.state.incident
-        who = config.person(self.person)
-        secret = next((c.signing_secret for c in config.channels if c.type == "slack"), None)
-        if who is None or not who.slack_user_id or secret is None or incident is None:
-            raise StepMissed(
-                "acknowledge needs a person with a Slack user id, a Slack channel and an incident"
-            )
-        body, headers = signed_button_press(
-            secret, who.slack_user_id, self.person, ACK_ACTION, str(incident), int(time.time())
-        )
-        response = await context.probe.client.post(
-            f"{context.probe.endpoints.gatewatch}/api/v1/webhooks/slack/actions",
-            content=body,
-            headers=headers,
-        )
-        response.raise_for_status()
-        text = str(response.json().get("text", ""))
-        if "acknowledged by" not in text:
-            raise StepMissed(f"Slack acknowledge answered: {text}")
-        return text
-
-
-# -- expectations ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -202,7 +55,7 @@ class AlertInPrometheus(Expectation):
         if alerts:
             context.state.labels = alerts[0]["labels"]
             if self.wanted == "pending":
-                context.state.seen_at = min(_wall(alert["activeAt"]) for alert in alerts)
+                context.state.seen_at = min(wall_time(alert["activeAt"]) for alert in alerts)
         if self.wanted == "inactive":
             return states == ["inactive"], f"Prometheus: {', '.join(states)}"
         if self.wanted == "pending" and "firing" in states:
@@ -257,7 +110,7 @@ class IncidentOpened(IncidentStep):
         ):
             raise StepMissed(f"{found}; expected {severity or '*'}, policy {policy or '*'}")
         state.incident, state.policy = incident["id"], incident["policy"]
-        state.seen_at = _wall(incident["triggered_at"])
+        state.seen_at = wall_time(incident["triggered_at"])
         state.incident_at = time.monotonic()
         state.on_call = {
             entry["schedule"]: [p["id"] for p in entry["on_call"]]
@@ -274,7 +127,7 @@ class IncidentInStatus(IncidentStep):
         incident = await context.probe.gatewatch(f"/incidents/{state.incident}")
         stamp = incident.get(f"{status}_at")
         if incident["status"] == status and stamp:
-            state.seen_at = _wall(stamp)
+            state.seen_at = wall_time(stamp)
         return incident["status"] == status, f"incident #{state.incident} {incident['status']}"
 
 
@@ -309,7 +162,7 @@ class Paged(Expectation):
                 reached.setdefault(channel, item["at"])
         channels = self.page.channels
         state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
-        return _reached(
+        return reach_detail(
             f"{person} reached on {', '.join(sorted(reached)) or 'nothing'}", reached, channels
         )
 
@@ -333,7 +186,9 @@ class Notified(Expectation):
                 reached.setdefault(item["channel"], item["at"])
         channels = self.note.channels
         state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
-        return _reached(f"{event} on {', '.join(sorted(reached)) or 'nothing'}", reached, channels)
+        return reach_detail(
+            f"{event} on {', '.join(sorted(reached)) or 'nothing'}", reached, channels
+        )
 
 
 @dataclass(frozen=True)
@@ -355,7 +210,7 @@ class DirectPage(Expectation):
                 reached.setdefault(item["channel"], item["at"])
         channels = self.page.channels
         state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
-        return _reached(
+        return reach_detail(
             f"{alert} reached {', '.join(sorted(reached)) or 'nothing'} directly", reached, channels
         )
 
