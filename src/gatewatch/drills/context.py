@@ -4,6 +4,7 @@ kinds of step (an action that does something, an expectation that waits for a ho
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from gatewatch.config import GatewatchConfig
 from gatewatch.drills.faults import Undo
@@ -78,8 +79,20 @@ def wall_time(stamp: str) -> float:
     return parse_rfc3339(stamp).timestamp()
 
 
-def reach_detail(
-    detail: str, reached: dict[str, float], channels: Sequence[str]
+async def arrivals(
+    context: "DrillContext",
+    incident: int | None,
+    channels: Sequence[str],
+    matches: Callable[[dict[str, Any]], bool],
+    label: str,
 ) -> tuple[bool, str]:
+    """Whether each of `channels` has received an item that `matches` (the stand-ins' record
+    of `incident`); the hop happened when the last of them did."""
+    reached: dict[str, float] = {}
+    for item in await context.probe.received(context.state.standins_seq, incident):
+        if matches(item):
+            reached.setdefault(item["channel"], item["at"])
+    context.state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
     missing = sorted(set(channels) - set(reached))
+    detail = f"{label} {', '.join(sorted(reached)) or 'nothing'}"
     return not missing, detail + (f"; waiting for {', '.join(missing)}" if missing else "")

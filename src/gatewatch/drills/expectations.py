@@ -4,6 +4,7 @@ gateway), each with the deadline it derives from the stack; and which class runs
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from gatewatch.drills.actions import AcknowledgeInSlack, Clear, Inject
 from gatewatch.drills.context import (
@@ -11,7 +12,7 @@ from gatewatch.drills.context import (
     DrillContext,
     Expectation,
     StepMissed,
-    reach_detail,
+    arrivals,
     wall_time,
 )
 from gatewatch.drills.scenario import (
@@ -151,20 +152,17 @@ class Paged(Expectation):
         who = context.config.person(person)
         if who is None:
             raise StepMissed(f"no person {person!r} in the stack's config")
-        reached: dict[str, float] = {}
-        for item in await context.probe.received(state.standins_seq, state.incident):
+
+        def to_them(item: dict[str, Any]) -> bool:
             channel = item["channel"]
-            if (
+            return (
                 (channel == "slack" and who.slack_user_id in item["to"])
                 or (channel == "email" and who.email in item["to"])
                 or (channel == "pagerduty" and item["event"] == "trigger")
-            ):
-                reached.setdefault(channel, item["at"])
-        channels = self.page.channels
-        state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
-        return reach_detail(
-            f"{person} reached on {', '.join(sorted(reached)) or 'nothing'}", reached, channels
-        )
+            )
+
+        label = f"{person} reached on"
+        return await arrivals(context, state.incident, self.page.channels, to_them, label)
 
 
 @dataclass(frozen=True)
@@ -178,16 +176,14 @@ class Notified(Expectation):
         return context.timings.poll
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
-        state, event = context.state, self.note.event
+        event = self.note.event
         events = TRIGGER_EVENTS if event == "trigger" else {event}
-        reached: dict[str, float] = {}
-        for item in await context.probe.received(state.standins_seq, state.incident):
-            if item["event"] in events:
-                reached.setdefault(item["channel"], item["at"])
-        channels = self.note.channels
-        state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
-        return reach_detail(
-            f"{event} on {', '.join(sorted(reached)) or 'nothing'}", reached, channels
+        return await arrivals(
+            context,
+            context.state.incident,
+            self.note.channels,
+            lambda item: item["event"] in events,
+            f"{event} on",
         )
 
 
@@ -203,15 +199,13 @@ class DirectPage(Expectation):
         return route.group_wait + context.timings.poll
 
     async def check(self, context: DrillContext) -> tuple[bool, str]:
-        state, alert = context.state, context.scenario.alert
-        reached: dict[str, float] = {}
-        for item in await context.probe.received(state.standins_seq, None):
-            if alert in item["summary"] and item["event"] in TRIGGER_EVENTS:
-                reached.setdefault(item["channel"], item["at"])
-        channels = self.page.channels
-        state.seen_at = max((reached[c] for c in channels if c in reached), default=None)
-        return reach_detail(
-            f"{alert} reached {', '.join(sorted(reached)) or 'nothing'} directly", reached, channels
+        alert = context.scenario.alert
+        return await arrivals(
+            context,
+            None,  # not through gatewatch: no incident of its own
+            self.page.channels,
+            lambda item: alert in item["summary"] and item["event"] in TRIGGER_EVENTS,
+            f"{alert} reached directly on",
         )
 
 
