@@ -46,7 +46,7 @@ class _OutboxCollector(Collector):
         family = GaugeMetricFamily(
             "gatewatch_notifications", "Outbox notifications by state", labels=["status"]
         )
-        for status in ("pending", "sending", "delivered", "dead"):
+        for status in ("pending", "sending", "delivered", "dead", "cancelled"):
             family.add_metric([status], counts.get(status, 0))
         timers = GaugeMetricFamily(
             "gatewatch_timers_pending",

@@ -205,7 +205,8 @@ def test_review_is_prefilled_editable_and_exported(
     assert "(14 min 0 s after trigger)" in text
     assert "| Alert on MySQL disk at 80 % | bob | 2026-12-01 | open |" in text
     assert "`HighMessageLossRate` (resolved)" in text
-    assert re.search(r"- 2026-11-22 12:00:00 UTC: alice on ops-hook \(pending\)", text)
+    # Still queued when rita acknowledged: cancelled, never sent after the fact.
+    assert re.search(r"- 2026-11-22 12:00:00 UTC: alice on ops-hook \(cancelled\)", text)
     assert "Post-incident review updated" in text  # the timeline records the edit
     item = re.search(r'action="/ui/action-items/(\d+)/status"', added.text)
     assert item

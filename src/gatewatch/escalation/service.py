@@ -82,6 +82,7 @@ class Escalation:
     def incident_acknowledged(
         self, connection: Connection, incident: Incident, actor: str, now: datetime
     ) -> None:
+        self._cancel_queued_pages(connection, incident, f"acknowledged by {actor}", now)
         cancelled = timer_store.cancel_pending(
             connection, incident.id, (STEP,), f"cancelled: acknowledged by {actor}", now
         )
@@ -103,6 +104,7 @@ class Escalation:
     def incident_resolved(
         self, connection: Connection, incident: Incident, actor: str, now: datetime
     ) -> None:
+        self._cancel_queued_pages(connection, incident, f"resolved by {actor}", now)
         timer_store.cancel_pending(
             connection,
             incident.id,
@@ -111,6 +113,23 @@ class Escalation:
             now,
         )
         self._follow_up(connection, incident, Kind.RESOLVE, actor, now)
+
+    def _cancel_queued_pages(
+        self, connection: Connection, incident: Incident, why: str, now: datetime
+    ) -> None:
+        """Pages still queued (throttled, or waiting for a retry) would reach people after
+        the fact, or a vendor after the resolve: they do not go out."""
+        cancelled = outbox.cancel_pages(connection, incident.id, f"cancelled: {why}")
+        if cancelled:
+            plural = "s" if cancelled > 1 else ""
+            record(
+                connection,
+                incident.id,
+                now,
+                "pages_cancelled",
+                f"{cancelled} queued page{plural} cancelled: {why}",
+                count=cancelled,
+            )
 
     def _follow_up(
         self, connection: Connection, incident: Incident, kind: Kind, actor: str, now: datetime

@@ -7,10 +7,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
-from gatewatch.store.tables import notifications
+from gatewatch.model import IncidentStatus
+from gatewatch.store.tables import incidents, notifications
 
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
+CANCELLED = "cancelled"  # a page made stale by an acknowledgement or a resolution
+TRIGGER, REMINDER = "trigger", "reminder"
+PAGE_KINDS = (TRIGGER, REMINDER)
 
 
 @dataclass(frozen=True)
@@ -65,19 +70,46 @@ def enqueue(connection: Connection, rows: Iterable[dict[str, Any]], now: datetim
 def claim_due(
     connection: Connection, now: datetime, lease_until: datetime, limit: int
 ) -> list[Notification]:
-    """Take due notifications (pending, or sending with an expired lease) for this process."""
+    """Take due notifications (pending, or sending with an expired lease) for this process.
+
+    Two rules keep a vendor from seeing a page after the acknowledgement or resolution:
+    an acknowledgement or resolution waits while a page of the same incident to the same
+    channel is in flight; and a page whose incident has moved on (a trigger no longer
+    triggered, a reminder of a resolved incident) is cancelled here instead of sent.
+    """
+    in_flight = aliased(notifications)
+    page_in_flight = (
+        select(in_flight.c.id)
+        .where(
+            in_flight.c.incident_id == notifications.c.incident_id,
+            in_flight.c.channel == notifications.c.channel,
+            in_flight.c.kind.in_(PAGE_KINDS),
+            in_flight.c.status == SENDING,
+            in_flight.c.lease_until > now,
+        )
+        .exists()
+    )
     due = or_(
         (notifications.c.status == PENDING) & (notifications.c.next_attempt_at <= now),
         (notifications.c.status == SENDING) & (notifications.c.lease_until <= now),
     )
     query = (
-        select(notifications)
-        .where(due)
+        select(notifications, incidents.c.status.label("incident_status"))
+        .outerjoin(incidents, incidents.c.id == notifications.c.incident_id)
+        .where(due, ~(notifications.c.kind.not_in(PAGE_KINDS) & page_in_flight))
         .order_by(notifications.c.next_attempt_at, notifications.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=notifications)
     )
-    claimed = [_row(row) for row in connection.execute(query)]
+    rows = list(connection.execute(query))
+    stale = {row.id for row in rows if _stale(row.kind, row.incident_status)}
+    claimed = [_row(row) for row in rows if row.id not in stale]
+    if stale:
+        connection.execute(
+            update(notifications)
+            .where(notifications.c.id.in_(stale))
+            .values(status=CANCELLED, lease_until=None, last_error="cancelled: incident moved on")
+        )
     if claimed:
         connection.execute(
             update(notifications)
@@ -85,6 +117,29 @@ def claim_due(
             .values(status=SENDING, lease_until=lease_until)
         )
     return claimed
+
+
+def _stale(kind: str, incident_status: str | None) -> bool:
+    if incident_status is None:
+        return False
+    if kind == TRIGGER:
+        return incident_status != IncidentStatus.TRIGGERED.value
+    return kind == REMINDER and incident_status == IncidentStatus.RESOLVED.value
+
+
+def cancel_pages(connection: Connection, incident_id: int, reason: str) -> int:
+    """The incident's queued pages (waiting to go, or waiting for a retry) will not be sent;
+    returns how many."""
+    result = connection.execute(
+        update(notifications)
+        .where(
+            notifications.c.incident_id == incident_id,
+            notifications.c.kind.in_(PAGE_KINDS),
+            notifications.c.status == PENDING,
+        )
+        .values(status=CANCELLED, last_error=reason)
+    )
+    return result.rowcount
 
 
 _DELIVERED = (

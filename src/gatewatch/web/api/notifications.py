@@ -38,7 +38,9 @@ class NotificationOut(BaseModel):
 def notifications(
     outbox: NotificationsDep,
     _caller: Reader,
-    status: Annotated[str | None, Query(pattern="^(pending|sending|delivered|dead)$")] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(pending|sending|delivered|dead|cancelled)$")
+    ] = None,
     incident: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationOut]:

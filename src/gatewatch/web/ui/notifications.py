@@ -9,7 +9,7 @@ from gatewatch.web.ui.forms import Csrf, Responder, User, act
 from gatewatch.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
-STATUSES = ("pending", "sending", "delivered", "dead")
+STATUSES = ("pending", "sending", "delivered", "dead", "cancelled")
 
 
 @router.get("/ui/notifications")
