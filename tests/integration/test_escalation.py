@@ -151,3 +151,47 @@ def test_a_timer_is_run_once_even_if_asked_twice(
     clock.advance(timedelta(minutes=10))
     assert first.escalation.run_due_timers() + second.escalation.run_due_timers() == 1
     assert _paged(first.runtime.database) == ["alice", "bob"]
+
+
+def test_a_restart_pages_the_current_step_once_instead_of_every_missed_one(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    """Steps at 0 s, 5 s and 10 s, repeated once after 5 s: down from 1.5 s to 33 s, gatewatch
+    pages the step due now (the repeat's third, dana) once and records the others skipped."""
+    steps = [
+        {"after": "0s", "targets": ["person:alice"]},
+        {"after": "5s", "targets": ["person:bob"]},
+        {"after": "10s", "targets": ["person:carol"]},
+    ]
+    engine = make_engine(_config(database_url, steps, repeat=1, repeat_interval="5s"))
+    incident_id = _open(engine, clock)
+    clock.advance(timedelta(seconds=1.5))
+    assert engine.escalation.run_due_timers() == 0
+    clock.advance(timedelta(seconds=31.5))  # t = 33 s: steps at 5, 10, 15, 20, 25 s all passed
+    engine.escalation.run_due_timers()
+    assert _paged(engine.runtime.database) == ["alice", "carol"]
+    timeline = [e.message for e in engine.incidents.detail(incident_id).timeline]
+    skipped = [m for m in timeline if "skipped: overdue" in m]
+    assert skipped == [
+        "Step 2 skipped: overdue, a later step was already due",
+        "Step 3 skipped: overdue, a later step was already due",
+        "Step 1 (repeat 1) skipped: overdue, a later step was already due",
+        "Step 2 (repeat 1) skipped: overdue, a later step was already due",
+    ]
+    assert "Step 3 of 3 (repeat 1): paged carol via hook" in timeline
+    clock.advance(timedelta(hours=1))
+    assert engine.escalation.run_due_timers() == 0  # the schedule is over, nothing bursts later
+    assert _paged(engine.runtime.database) == ["alice", "carol"]
+
+
+def test_after_downtime_the_schedule_continues_from_the_current_step(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_config(database_url, STEPS))  # 0, 10 and 20 minutes
+    _open(engine, clock)
+    clock.advance(timedelta(minutes=15))  # the process was paused past step 2 only: normal
+    engine.escalation.run_due_timers()
+    assert _paged(engine.runtime.database) == ["alice", "bob"]
+    clock.advance(timedelta(minutes=5))
+    engine.escalation.run_due_timers()
+    assert _paged(engine.runtime.database) == ["alice", "bob", "carol"]

@@ -38,6 +38,16 @@ class EscalationPlan(_Frozen):
         cycle_length = self.steps[-1].after + self.repeat_interval
         return started_at + timedelta(seconds=cycle * cycle_length + self.steps[step].after)
 
+    def latest_due(self, started_at: datetime, now: datetime) -> datetime | None:
+        """When the last step that is due by `now` (over every cycle) was due."""
+        due = [
+            when
+            for cycle in range(self.repeat + 1)
+            for step in range(len(self.steps))
+            if (when := self.step_due(started_at, step, cycle)) <= now
+        ]
+        return max(due, default=None)
+
 
 def _seconds(delta: timedelta | None) -> float | None:
     return None if delta is None else delta.total_seconds()

@@ -190,9 +190,13 @@ class Escalation:
             record(connection, incident.id, now, "step_skipped", f"Step {number} {reason}")
             return reason
         assert step is not None
-        self._pager.page(
-            connection, incident, frozen.plan, frozen.started_at, step, timer.cycle, now
-        )
+        plan, started_at = frozen.plan, frozen.started_at
+        # Compared as computed from the plan, so the step that is due now is never its own
+        # "later step".
+        own_due = plan.step_due(started_at, step, timer.cycle)
+        if own_due < (plan.latest_due(started_at, now) or own_due):
+            return self._pager.skip(connection, incident, plan, started_at, step, timer.cycle, now)
+        self._pager.page(connection, incident, plan, started_at, step, timer.cycle, now)
         return "done"
 
     def _run_ack_timeout(

@@ -40,13 +40,44 @@ class StepPager:
         A step due now runs in this transaction: the first page leaves with the ingest.
         """
         later = []
+        latest = plan.latest_due(started_at, now)
         for step in range(len(plan.steps)):
             due = plan.step_due(started_at, step, cycle)
-            if due <= now:
-                self.page(connection, incident, plan, started_at, step, cycle, now)
-            else:
+            if due > now:
                 later.append(timer_store.TimerSpec(STEP, due, step, cycle))
+            elif due < (latest or due):
+                self.skip(connection, incident, plan, started_at, step, cycle, now)
+            else:
+                self.page(connection, incident, plan, started_at, step, cycle, now)
         timer_store.add_timers(connection, incident.id, later, now)
+
+    def skip(
+        self,
+        connection: Connection,
+        incident: Incident,
+        plan: EscalationPlan,
+        started_at: datetime,
+        step: int,
+        cycle: int,
+        now: datetime,
+    ) -> str:
+        """A step whose time passed while a later one is due too (gatewatch was stopped,
+        paused, or cut off from its database): recorded, not paged, so a restart pages the
+        current step once instead of every missed one in a burst. The schedule goes on."""
+        repeat = f" (repeat {cycle})" if cycle else ""
+        reason = "skipped: overdue, a later step was already due"
+        record(
+            connection,
+            incident.id,
+            now,
+            "step_skipped",
+            f"Step {step + 1}{repeat} {reason}",
+            step=step,
+            cycle=cycle,
+        )
+        if step + 1 == len(plan.steps) and cycle < plan.repeat:
+            self.schedule_cycle(connection, incident, plan, started_at, cycle + 1, now)
+        return reason
 
     def page(
         self,
