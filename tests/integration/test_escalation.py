@@ -11,6 +11,7 @@ from gatewatch.config import GatewatchConfig
 from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
 from gatewatch.model import AlertBatch
 from gatewatch.store.database import create_database_engine, migrate
+from gatewatch.store.incidents import IncidentFilter
 from gatewatch.store.tables import notifications, timers
 from gatewatch.web.deps import Services
 from gatewatch.wiring.services import build_services
@@ -195,3 +196,57 @@ def test_after_downtime_the_schedule_continues_from_the_current_step(
     clock.advance(timedelta(minutes=5))
     engine.escalation.run_due_timers()
     assert _paged(engine.runtime.database) == ["alice", "bob", "carol"]
+
+
+def test_a_severity_rise_pages_the_current_target_through_the_added_channels(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    """A warning (chat only) gains a critical alert (pager and chat): whoever is being paged
+    now is paged again through the pager, and later steps use both; a fall adds nothing."""
+    config = GatewatchConfig.model_validate(
+        {
+            "storage": {"url": database_url},
+            "auth": {"tokens": TOKEN_CONFIG},
+            "people": PEOPLE,
+            "channels": [
+                {"id": "chat", "type": "webhook", "url": "http://127.0.0.1:9/chat"},
+                {"id": "pager", "type": "webhook", "url": "http://127.0.0.1:9/pager"},
+            ],
+            "severities": [
+                {"name": "critical", "channels": ["pager", "chat"]},
+                {"name": "warning", "channels": ["chat"]},
+            ],
+            "default_severity": "warning",
+            "policies": {"page": {"steps": STEPS}},
+            "routes": [{"name": "all", "group_by": ["alertname"], "policy": "page"}],
+        }
+    )
+    engine = make_engine(config)
+
+    def fire(severity: str, instance: str) -> None:
+        alert = {"labels": {"alertname": "Gateway", "severity": severity, "instance": instance}}
+        engine.incidents.ingest(to_batch(PostableAlerts.model_validate([alert]), clock.now()))
+
+    def sent() -> list[tuple[str, str]]:
+        with engine.runtime.database.connect() as connection:
+            query = select(notifications.c.person, notifications.c.channel).where(
+                notifications.c.kind == "trigger"
+            )
+            return [
+                (r.person, r.channel)
+                for r in connection.execute(query.order_by(notifications.c.id))
+            ]
+
+    fire("warning", "gw-1")
+    assert sent() == [("alice", "chat")]
+    clock.advance(timedelta(minutes=2))
+    fire("critical", "gw-2")
+    assert sent() == [("alice", "chat"), ("alice", "pager")]
+    [incident] = engine.incidents.list_incidents(IncidentFilter(), 10, 0)[0]
+    timeline = [e.message for e in engine.incidents.detail(incident.id).timeline]
+    assert "Severity raised from warning to critical: pager added; paged alice" in timeline
+    clock.advance(timedelta(minutes=8))
+    engine.escalation.run_due_timers()
+    assert sent()[-2:] == [("bob", "chat"), ("bob", "pager")]  # the plan now has both
+    fire("warning", "gw-3")  # a fall changes nothing
+    assert len(sent()) == 4

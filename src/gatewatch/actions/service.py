@@ -56,6 +56,11 @@ class AutomatedActions:
     ) -> None:
         """An acknowledgement changes nothing an action did."""
 
+    def incident_severity_raised(
+        self, connection: Connection, incident: Incident, previous: str, now: datetime
+    ) -> None:
+        """Actions follow the alert's `action` label, not the severity."""
+
     def incident_resolved(
         self, connection: Connection, incident: Incident, actor: str, now: datetime
     ) -> None:

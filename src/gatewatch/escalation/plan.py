@@ -38,6 +38,18 @@ class EscalationPlan(_Frozen):
         cycle_length = self.steps[-1].after + self.repeat_interval
         return started_at + timedelta(seconds=cycle * cycle_length + self.steps[step].after)
 
+    def due_steps(self, started_at: datetime, now: datetime) -> list[int]:
+        """The steps (of whichever cycle) due most recently by `now`: who is being paged now."""
+        latest = self.latest_due(started_at, now)
+        return sorted(
+            {
+                step
+                for cycle in range(self.repeat + 1)
+                for step in range(len(self.steps))
+                if self.step_due(started_at, step, cycle) == latest
+            }
+        )
+
     def latest_due(self, started_at: datetime, now: datetime) -> datetime | None:
         """When the last step that is due by `now` (over every cycle) was due."""
         due = [
@@ -86,6 +98,10 @@ def save_plan(
     started_at: datetime,
 ) -> None:
     timer_store.save_plan(connection, incident_id, policy, plan.model_dump(mode="json"), started_at)
+
+
+def update_plan(connection: Connection, incident_id: int, plan: EscalationPlan) -> None:
+    timer_store.update_plan(connection, incident_id, plan.model_dump(mode="json"))
 
 
 def load_plan(connection: Connection, incident_id: int) -> IncidentPlan | None:

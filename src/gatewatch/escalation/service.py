@@ -10,7 +10,13 @@ from sqlalchemy import Connection
 from gatewatch.config.oncall import ScheduleConfig
 from gatewatch.config.policies import PolicyConfig
 from gatewatch.config.schema import SeverityLevel
-from gatewatch.escalation.plan import IncidentPlan, freeze_plan, load_plan, save_plan
+from gatewatch.escalation.plan import (
+    IncidentPlan,
+    freeze_plan,
+    load_plan,
+    save_plan,
+    update_plan,
+)
 from gatewatch.escalation.steps import ACK_TIMEOUT, REMINDER, STEP, StepPager
 from gatewatch.incidents.lifecycle import retrigger
 from gatewatch.incidents.timeline import SYSTEM_ACTOR, record
@@ -130,6 +136,44 @@ class Escalation:
                 f"{cancelled} queued page{plural} cancelled: {why}",
                 count=cancelled,
             )
+
+    def incident_severity_raised(
+        self, connection: Connection, incident: Incident, previous: str, now: datetime
+    ) -> None:
+        """The channels the new severity adds join the frozen plan, and the people being paged
+        now (the step due most recently) are paged again through them; a fall changes
+        nothing until resolve."""
+        frozen = load_plan(connection, incident.id)
+        level = self._levels.get(incident.severity)
+        if frozen is None or level is None:
+            return
+        plan = frozen.plan
+        added = [
+            c for c in level.channels if c in self._composer.channels and c not in plan.channels
+        ]
+        if not added:
+            return
+        plan = plan.model_copy(update={"channels": plan.channels + added})
+        update_plan(connection, incident.id, plan)
+        paged: list[str] = []
+        if incident.status is IncidentStatus.TRIGGERED:
+            for step in plan.due_steps(frozen.started_at, now):
+                paged += self._pager.page_through(connection, incident, plan, step, added, now)
+        if not plan.steps and incident.status is IncidentStatus.TRIGGERED:
+            message = self._composer.message(connection, incident, Kind.TRIGGER)
+            key = f"{incident.id}:raise:{incident.severity}"
+            self._composer.broadcast(connection, incident, added, message, now, key=key)
+            paged.append("the severity's channels")
+        who = "; ".join(paged) or "nobody (not triggered)"
+        record(
+            connection,
+            incident.id,
+            now,
+            "channels_added",
+            f"Severity raised from {previous} to {incident.severity}: "
+            f"{', '.join(added)} added; paged {who}",
+            channels=added,
+        )
 
     def _follow_up(
         self, connection: Connection, incident: Incident, kind: Kind, actor: str, now: datetime

@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from gatewatch.config.oncall import ScheduleConfig
 from gatewatch.escalation.plan import EscalationPlan
-from gatewatch.escalation.targets import resolve_targets
+from gatewatch.escalation.targets import Audience, resolve_targets
 from gatewatch.incidents.timeline import record
 from gatewatch.model import Incident
 from gatewatch.notify.compose import NotificationComposer
@@ -90,25 +90,11 @@ class StepPager:
         now: datetime,
     ) -> None:
         """Page the step's people through the plan's channels and its direct channels."""
-        audience = resolve_targets(connection, plan.steps[step].targets, self._schedules, now)
-        base = self._composer.message(connection, incident, Kind.TRIGGER, step=step)
         # The round (started_at) keeps a re-triggered escalation from colliding with the first.
         round_key = f"{incident.id}:{started_at.timestamp()}:{cycle}:{step}"
-        rows = [
-            self._composer.row(
-                incident,
-                channel,
-                replace(base, recipient=self._composer.recipient(person_id)),
-                key=f"{round_key}:{person_id}:{channel}",
-            )
-            for person_id in audience.people
-            for channel in plan.channels
-        ]
-        rows += [
-            self._composer.row(incident, channel, base, key=f"{round_key}:-:{channel}")
-            for channel in audience.channels
-        ]
-        outbox.enqueue(connection, rows, now)
+        audience = self._send(
+            connection, incident, plan, step, plan.channels, round_key, now, direct=True
+        )
         total = len(plan.steps)
         via = ", ".join(plan.channels) or "no channel"
         repeat = f" (repeat {cycle})" if cycle else ""
@@ -125,3 +111,52 @@ class StepPager:
         )
         if step + 1 == total and cycle < plan.repeat:
             self.schedule_cycle(connection, incident, plan, started_at, cycle + 1, now)
+
+    def page_through(
+        self,
+        connection: Connection,
+        incident: Incident,
+        plan: EscalationPlan,
+        step: int,
+        channels: list[str],
+        now: datetime,
+    ) -> list[str]:
+        """Page a step's people again through `channels` only (a severity that adds
+        channels); returns who was paged, for the timeline."""
+        round_key = f"{incident.id}:{incident.severity}:{step}"
+        audience = self._send(
+            connection, incident, plan, step, channels, round_key, now, direct=False
+        )
+        return audience.described
+
+    def _send(
+        self,
+        connection: Connection,
+        incident: Incident,
+        plan: EscalationPlan,
+        step: int,
+        channels: list[str],
+        round_key: str,
+        now: datetime,
+        direct: bool,
+    ) -> Audience:
+        """Queue the step's pages: its people through `channels`, and (with `direct`) the
+        channels it names as targets."""
+        audience = resolve_targets(connection, plan.steps[step].targets, self._schedules, now)
+        base = self._composer.message(connection, incident, Kind.TRIGGER, step=step)
+        rows = [
+            self._composer.row(
+                incident,
+                channel,
+                replace(base, recipient=self._composer.recipient(person_id)),
+                key=f"{round_key}:{person_id}:{channel}",
+            )
+            for person_id in audience.people
+            for channel in channels
+        ]
+        rows += [
+            self._composer.row(incident, channel, base, key=f"{round_key}:-:{channel}")
+            for channel in (audience.channels if direct else [])
+        ]
+        outbox.enqueue(connection, rows, now)
+        return audience

@@ -36,6 +36,7 @@ class IngestResult:
     resolved: int = 0
     opened: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
+    raised: list[tuple[int, str]] = field(default_factory=list)  # (incident, previous severity)
 
 
 def _alert_values(alert: Alert, source: str, now: datetime) -> dict[str, Any]:
@@ -181,6 +182,7 @@ def ingest_batch(
                 severity=severity,
             )
             update_incident(connection, incident_id, {"severity": severity})
+            result.raised.append((incident_id, severity_of[incident_id]))
 
     resolved_in: dict[int, list[Alert]] = defaultdict(list)
     for incident_id, fp in sorted(links):

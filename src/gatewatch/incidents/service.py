@@ -48,6 +48,10 @@ class IncidentFollower(Protocol):
         self, connection: Connection, incident: Incident, actor: str, now: datetime
     ) -> None: ...
 
+    def incident_severity_raised(
+        self, connection: Connection, incident: Incident, previous: str, now: datetime
+    ) -> None: ...
+
 
 class Intake(Protocol):
     """A stage that sees every batch first, inside its transaction, and keeps some of its
@@ -148,6 +152,12 @@ class Incidents:
             opened = _stored(connection, incident_id)
             for follower in self._followers:
                 follower.incident_opened(connection, opened, now)
+        for incident_id, previous in result.raised:
+            if incident_id in result.closed:
+                continue
+            raised = _stored(connection, incident_id)
+            for follower in self._followers:
+                follower.incident_severity_raised(connection, raised, previous, now)
         for incident_id in result.closed:
             resolved = _stored(connection, incident_id)
             for follower in self._followers:

@@ -43,6 +43,14 @@ def save_plan(
     )
 
 
+def update_plan(connection: Connection, incident_id: int, plan: dict[str, Any]) -> None:
+    connection.execute(
+        update(incident_escalations)
+        .where(incident_escalations.c.incident_id == incident_id)
+        .values(plan=plan)
+    )
+
+
 def restart_plan(connection: Connection, incident_id: int, started_at: datetime) -> None:
     connection.execute(
         update(incident_escalations)
