@@ -77,6 +77,10 @@ class GatewatchClient:
         )
         return result
 
+    def escalate(self, incident_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", f"/api/v1/incidents/{incident_id}/escalate")
+        return result
+
     def note(self, incident_id: int, text: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request(
             "POST", f"/api/v1/incidents/{incident_id}/notes", json={"text": text}

@@ -377,3 +377,15 @@ def test_the_sign_in_form_needs_its_csrf_token(make_api: ApiFactory) -> None:
     api = _console(make_api)
     forged = api.post("/ui/login", data={"user": "rita", "password": PASSWORD})
     assert forged.status_code == 403
+
+
+def test_escalate_now_from_the_incident_page(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    _fire(api, LOSS_LABELS)
+    csrf = _sign_in(api, user="rita", password=PASSWORD)
+    assert "Escalate now" in api.get("/ui/incidents/1").text
+    escalated = api.post("/ui/incidents/1/escalate", data={"csrf": csrf})
+    assert "escalated: the next step is paged now" in escalated.text
+    assert re.findall(r'<li class="(\w+)">step 2', escalated.text) == ["done"]
+    again = api.post("/ui/incidents/1/escalate", data={"csrf": csrf})
+    assert "no further step" in again.text

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from gatewatch.config import GatewatchConfig
+from gatewatch.errors import Conflict
 from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
 from gatewatch.model import AlertBatch
 from gatewatch.store.database import create_database_engine, migrate
@@ -250,3 +251,24 @@ def test_a_severity_rise_pages_the_current_target_through_the_added_channels(
     assert sent()[-2:] == [("bob", "chat"), ("bob", "pager")]  # the plan now has both
     fire("warning", "gw-3")  # a fall changes nothing
     assert len(sent()) == 4
+
+
+def test_escalate_now_pages_the_next_step_at_once_and_only_once(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_config(database_url, STEPS))  # alice now, bob at 10m, carol at 20m
+    incident_id = _open(engine, clock)
+    clock.advance(timedelta(minutes=1))
+    assert engine.escalation.escalate_now(incident_id, "alice") == 2
+    assert _paged(engine.runtime.database) == ["alice", "bob"]
+    clock.advance(timedelta(minutes=9))
+    engine.escalation.run_due_timers()
+    assert _paged(engine.runtime.database) == ["alice", "bob"]  # bob's step already ran
+    assert engine.escalation.escalate_now(incident_id, "bob") == 3
+    with pytest.raises(Conflict, match="no further step"):
+        engine.escalation.escalate_now(incident_id, "bob")
+    timeline = [e.message for e in engine.incidents.detail(incident_id).timeline]
+    assert "Escalated by alice: step 2 paged now" in timeline
+    engine.incidents.acknowledge(incident_id, "carol", None)
+    with pytest.raises(Conflict, match="acknowledged"):
+        engine.escalation.escalate_now(incident_id, "carol")

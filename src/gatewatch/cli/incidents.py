@@ -177,3 +177,14 @@ def note(
     """Add a note to an incident's timeline."""
     event = api(url, token, lambda c: c.note(incident_id, text))
     out.print(f"note added to incident #{incident_id} by {event['actor']}")
+
+
+@incidents_app.command()
+def escalate(
+    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Page the next step of the incident's policy now."""
+    result = api(url, token, lambda c: c.escalate(incident_id))
+    out.print(f"incident #{incident_id}: step {result['step']} paged now")

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from gatewatch.config.oncall import ScheduleConfig
 from gatewatch.config.policies import PolicyConfig
 from gatewatch.config.schema import SeverityLevel
+from gatewatch.errors import Conflict, NotFound
 from gatewatch.escalation.plan import (
     IncidentPlan,
     freeze_plan,
@@ -293,6 +294,46 @@ class Escalation:
         due = now + timedelta(seconds=plan.reminder_after or 0)
         timer_store.add_timer(connection, incident.id, REMINDER, due, now)
         return "done"
+
+    def escalate_now(self, incident_id: int, actor: str) -> int:
+        """Page the next step of the incident's plan at once (a responder asks for help, or
+        P1/P2's "manual escalation"); returns the step paged (1-based)."""
+        now = self._runtime.clock.now()
+
+        def work(connection: Connection) -> int:
+            incident = get_incident(connection, incident_id, for_update=True)
+            if incident is None:
+                raise NotFound(f"incident {incident_id} does not exist")
+            if incident.status is not IncidentStatus.TRIGGERED:
+                raise Conflict(
+                    f"incident {incident_id} is {incident.status.value}: escalation is stopped"
+                )
+            frozen = load_plan(connection, incident_id)
+            timer = timer_store.next_pending(connection, incident_id, STEP)
+            if frozen is None or not frozen.plan.steps or timer is None or timer.step is None:
+                raise Conflict(
+                    f"incident {incident_id} has no further step to escalate to",
+                    hint="its policy has no (more) steps; page someone with an override",
+                )
+            self._pager.page(
+                connection, incident, frozen.plan, frozen.started_at, timer.step, timer.cycle, now
+            )
+            timer_store.finish(
+                connection, timer.id, timer_store.DONE, f"done: escalated by {actor}", now
+            )
+            record(
+                connection,
+                incident_id,
+                now,
+                "escalated",
+                f"Escalated by {actor}: step {timer.step + 1} paged now",
+                step=timer.step,
+            )
+            return timer.step + 1
+
+        step = run_transaction(self._runtime.database, work)
+        self._runtime.dispatcher_wakeup()
+        return step
 
     # -- reading --------------------------------------------------------------------------
 

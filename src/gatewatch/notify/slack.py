@@ -10,6 +10,7 @@ from gatewatch.notify.message import Kind, Message
 
 ACK_ACTION = "gatewatch_ack"
 RESOLVE_ACTION = "gatewatch_resolve"
+ESCALATE_ACTION = "gatewatch_escalate"
 # Block Kit limits (Slack's reference for blocks and composition objects).
 HEADER_MAX, SECTION_MAX, FIELD_MAX, FIELDS_MAX, BUTTON_TEXT_MAX = 150, 3000, 2000, 10, 75
 COLOURS = {
@@ -101,6 +102,7 @@ def slack_payload(message: Message) -> dict[str, Any]:
     actions = [
         _button("Acknowledge", action_id=ACK_ACTION, value=value, style="primary"),
         _button("Resolve", action_id=RESOLVE_ACTION, value=value, style="danger"),
+        _button("Escalate now", action_id=ESCALATE_ACTION, value=value),
         _button("Open incident", action_id="gatewatch_open", url=message.incident_url),
     ]
     if message.runbook_url and len(message.runbook_url) <= URL_MAX:

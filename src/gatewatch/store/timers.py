@@ -132,6 +132,24 @@ def claim_due(connection: Connection, now: datetime, limit: int) -> list[Timer]:
     ]
 
 
+def next_pending(connection: Connection, incident_id: int, kind: str) -> Timer | None:
+    """The incident's earliest pending timer of a kind, locked for this transaction."""
+    row = connection.execute(
+        select(timers)
+        .where(
+            timers.c.incident_id == incident_id,
+            timers.c.kind == kind,
+            timers.c.status == PENDING,
+        )
+        .order_by(timers.c.due_at, timers.c.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if row is None:
+        return None
+    return Timer(row.id, row.incident_id, row.kind, row.step, row.cycle, row.due_at)
+
+
 def finish(connection: Connection, timer_id: int, status: str, outcome: str, now: datetime) -> None:
     connection.execute(
         _FINISH, {"timer_id": timer_id, "status": status, "outcome": outcome, "now": now}

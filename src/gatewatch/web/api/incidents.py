@@ -3,12 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
 
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matchers
 from gatewatch.model import AlertStatus, IncidentStatus
 from gatewatch.store.incidents import IncidentFilter
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
-from gatewatch.web.deps import IncidentsDep
+from gatewatch.web.deps import EscalationDep, IncidentsDep
 from gatewatch.web.errors import InvalidQuery
 from gatewatch.web.schemas import (
     MAX_ROW_ID,
@@ -85,6 +86,18 @@ def resolve_incident(
 ) -> IncidentOut:
     note = action.note if action else None
     return IncidentOut.of(incidents.resolve(incident_id, caller.name, note))
+
+
+class EscalatedOut(BaseModel):
+    incident_id: int
+    step: int = Field(description="the step of the policy paged now (1-based)")
+
+
+@router.post("/incidents/{incident_id}/escalate", response_model=EscalatedOut, responses=API_ERRORS)
+def escalate(escalation: EscalationDep, incident_id: PathId, caller: Responder) -> EscalatedOut:
+    """Page the policy's next step at once, without waiting for its delay."""
+    step = escalation.escalate_now(incident_id, caller.name)
+    return EscalatedOut(incident_id=incident_id, step=step)
 
 
 @router.post(

@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gatewatch.config import GatewatchConfig
 from gatewatch.errors import Conflict, NotFound
-from gatewatch.notify.slack import ACK_ACTION, RESOLVE_ACTION
+from gatewatch.notify.slack import ACK_ACTION, ESCALATE_ACTION, RESOLVE_ACTION
 from gatewatch.notify.slack_signature import InvalidSlackSignature, verify_slack_request
 from gatewatch.web.auth import API_ERRORS, Unauthorized
-from gatewatch.web.deps import ConfigDep, IncidentsDep, RuntimeDep
+from gatewatch.web.deps import ConfigDep, EscalationDep, IncidentsDep, RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 SLACK_BODY_LIMIT = 1024 * 1024
@@ -28,7 +28,11 @@ def _slack_actor(config: GatewatchConfig, user: dict[str, Any]) -> str:
 
 @router.post(ACTIONS_PATH.removeprefix("/api/v1"), responses=API_ERRORS)
 async def slack_actions(
-    request: Request, config: ConfigDep, runtime: RuntimeDep, incidents: IncidentsDep
+    request: Request,
+    config: ConfigDep,
+    runtime: RuntimeDep,
+    incidents: IncidentsDep,
+    escalation: EscalationDep,
 ) -> dict[str, str]:
     """Slack's interactivity request for the Acknowledge / Resolve buttons, signature checked."""
     body = await request.body()
@@ -51,7 +55,7 @@ async def slack_actions(
         action_id = action["action_id"]
     except (KeyError, IndexError, ValueError, TypeError, UnicodeDecodeError):
         raise Conflict("not a block_actions payload with a gatewatch button") from None
-    if action_id not in (ACK_ACTION, RESOLVE_ACTION):
+    if action_id not in (ACK_ACTION, RESOLVE_ACTION, ESCALATE_ACTION):
         # Slack posts clicks on link buttons (open incident, runbook) too: acknowledge them,
         # or Slack shows the person a warning.
         return {"text": "nothing to do"}
@@ -64,6 +68,9 @@ async def slack_actions(
         if action_id == ACK_ACTION:
             await run_in_threadpool(incidents.acknowledge, incident_id, actor, None)
             text = f"Incident #{incident_id} acknowledged by {actor}"
+        elif action_id == ESCALATE_ACTION:
+            step = await run_in_threadpool(escalation.escalate_now, incident_id, actor)
+            text = f"Incident #{incident_id} escalated by {actor}: step {step} paged"
         else:
             await run_in_threadpool(incidents.resolve, incident_id, actor, None)
             text = f"Incident #{incident_id} resolved by {actor}"

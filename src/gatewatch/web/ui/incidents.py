@@ -99,6 +99,23 @@ async def resolve(
     )
 
 
+@router.post("/ui/incidents/{incident_id}/escalate")
+async def escalate(
+    request: Request,
+    incident_id: PathId,
+    user: Responder,
+    csrf: Csrf,
+    escalation: EscalationDep,
+) -> Response:
+    return await act(
+        request,
+        csrf,
+        lambda: escalation.escalate_now(incident_id, user.name),
+        f"Incident #{incident_id} escalated: the next step is paged now.",
+        f"/ui/incidents/{incident_id}",
+    )
+
+
 @router.post("/ui/incidents/{incident_id}/note")
 async def note(
     request: Request,
