@@ -180,3 +180,17 @@ def test_postmortem_and_report(server: GatewatchProcess, tmp_path: Path) -> None
     assert any(r["service"] == "im-gw" and r["acknowledged"] == 1 for r in as_json)
     missing = gatewatch("postmortem", "99999", "--url", server.url, token=TOKENS["viewer"])
     assert missing.returncode == 1 and "incident 99999 does not exist" in missing.stderr
+
+
+def test_escalate_says_what_it_did_or_why_not(server: GatewatchProcess) -> None:
+    """The server has no policy with steps: escalation refuses with the reason and a hint."""
+    body = webhook([webhook_alert({"alertname": "Escalate", "severity": "P1"})], group_key="e")
+    opened = httpx.post(
+        f"{server.url}/api/v1/webhooks/alertmanager",
+        json=body,
+        headers={"Authorization": f"Bearer {TOKENS['ingest']}"},
+    )
+    incident_id = opened.json()["incidents_opened"][0]
+    result = gatewatch("escalate", str(incident_id), "--url", server.url, token=TOKENS["responder"])
+    assert result.returncode == 1
+    assert "HTTP 409" in result.stderr and "no further step" in result.stderr
