@@ -77,6 +77,13 @@ class GatewatchClient:
         )
         return result
 
+    def act_on_many(
+        self, action: str, incident_ids: list[int], matchers: str, note: str | None
+    ) -> dict[str, Any]:
+        body = {"action": action, "ids": incident_ids, "filter": matchers, "note": note}
+        result: dict[str, Any] = self._request("POST", "/api/v1/incidents/bulk", json=body)
+        return result
+
     def escalate(self, incident_id: int) -> dict[str, Any]:
         result: dict[str, Any] = self._request("POST", f"/api/v1/incidents/{incident_id}/escalate")
         return result

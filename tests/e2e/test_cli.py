@@ -194,3 +194,20 @@ def test_escalate_says_what_it_did_or_why_not(server: GatewatchProcess) -> None:
     result = gatewatch("escalate", str(incident_id), "--url", server.url, token=TOKENS["responder"])
     assert result.returncode == 1
     assert "HTTP 409" in result.stderr and "no further step" in result.stderr
+
+
+def test_ack_takes_several_ids(server: GatewatchProcess) -> None:
+    for n in range(3):
+        httpx.post(
+            f"{server.url}/api/v1/webhooks/alertmanager",
+            json=webhook([webhook_alert({"alertname": f"Many{n}"})], group_key=f"many{n}"),
+            headers={"Authorization": f"Bearer {TOKENS['ingest']}"},
+        ).raise_for_status()
+    opened = json.loads(
+        gatewatch("incidents", "--json", "--url", server.url, token=TOKENS["viewer"]).stdout
+    )["items"]
+    ids = [str(item["id"]) for item in opened if item["title"].startswith("Many")]
+    assert len(ids) == 3
+    acked = gatewatch("ack", *ids, "--url", server.url, token=TOKENS["responder"])
+    assert acked.returncode == 0, acked.stderr
+    assert "3 incidents acknowledged" in acked.stdout

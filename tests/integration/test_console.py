@@ -389,3 +389,19 @@ def test_escalate_now_from_the_incident_page(make_api: ApiFactory) -> None:
     assert re.findall(r'<li class="(\w+)">step 2', escalated.text) == ["done"]
     again = api.post("/ui/incidents/1/escalate", data={"csrf": csrf})
     assert "no further step" in again.text
+
+
+def test_checked_incidents_are_acknowledged_together(make_api: ApiFactory) -> None:
+    api = _console(make_api)
+    for n in range(3):
+        _fire(api, {**LATENCY, "alertname": f"Latency{n}"})
+    csrf = _sign_in(api, user="rita", password=PASSWORD)
+    listing = api.get("/ui/incidents").text
+    assert 'name="ids" value="1"' in listing and "Acknowledge selected" in listing
+    done = api.post("/ui/incidents/bulk", data={"csrf": csrf, "action": "ack", "ids": ["1", "3"]})
+    assert "2 incidents acknowledged." in done.text
+    statuses = {
+        item["id"]: item["status"]
+        for item in api.get("/api/v1/incidents", headers=auth("viewer")).json()["items"]
+    }
+    assert statuses == {1: "acknowledged", 2: "triggered", 3: "acknowledged"}

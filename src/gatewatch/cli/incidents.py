@@ -13,11 +13,14 @@ from gatewatch.cli.common import (
     UrlOption,
     ago,
     api,
+    err,
+    fail,
     out,
     print_json,
     styled,
     titled_table,
 )
+from gatewatch.errors import GatewatchError
 
 incidents_app = typer.Typer()
 
@@ -136,35 +139,61 @@ def incident(
     out.print(timeline)
 
 
-def _act(action: str, incident_id: int, url: str, token: str | None, note: str | None) -> None:
-    result = api(url, token, lambda c: c.act(incident_id, action, note))
-    who = result["acknowledged_by"] if action == "ack" else result["resolved_by"]
-    out.print(f"incident #{incident_id} {styled(result['status'], STATUS_STYLE)} by {who}")
+def _act(
+    action: str,
+    incident_ids: list[int],
+    matchers: str | None,
+    url: str,
+    token: str | None,
+    note: str | None,
+) -> None:
+    if not incident_ids and not matchers:
+        fail(GatewatchError("name the incidents", hint="give their ids, or --filter MATCHERS"))
+    if len(incident_ids) == 1 and not matchers:
+        result = api(url, token, lambda c: c.act(incident_ids[0], action, note))
+        who = result["acknowledged_by"] if action == "ack" else result["resolved_by"]
+        out.print(f"incident #{incident_ids[0]} {styled(result['status'], STATUS_STYLE)} by {who}")
+        return
+    done = api(url, token, lambda c: c.act_on_many(action, incident_ids, matchers or "", note))
+    verb = "acknowledged" if action == "ack" else "resolved"
+    listed = ", ".join(f"#{n}" for n in done["done"]) or "none"
+    out.print(f"{len(done['done'])} incidents {verb}: {listed}")
+    for incident_id, why in done["refused"].items():
+        err.print(f"[yellow]#{incident_id} left as it was:[/] {why}")
 
 
 NoteOption = Annotated[str | None, typer.Option("--note", "-n", help="Add a note to the timeline")]
+IdsArgument = Annotated[list[int] | None, typer.Argument(help="Incident ids")]
+FilterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--filter", "-f", help='Every open incident with a firing alert matching, e.g. team="im"'
+    ),
+]
 
 
 @incidents_app.command()
 def ack(
-    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    incident_ids: IdsArgument = None,
+    matchers: FilterOption = None,
     note: NoteOption = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Acknowledge an incident: you are on it."""
-    _act("ack", incident_id, url, token, note)
+    """Acknowledge incidents (one, several, or all matching --filter): you are on it."""
+    _act("ack", incident_ids or [], matchers, url, token, note)
 
 
 @incidents_app.command()
 def resolve(
-    incident_id: Annotated[int, typer.Argument(help="Incident id")],
+    incident_ids: IdsArgument = None,
+    matchers: FilterOption = None,
     note: NoteOption = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Resolve an incident by hand."""
-    _act("resolve", incident_id, url, token, note)
+    """Resolve incidents by hand (one, several, or all matching --filter)."""
+    _act("resolve", incident_ids or [], matchers, url, token, note)
 
 
 @incidents_app.command()

@@ -6,13 +6,13 @@ followers, called inside the same transaction, so a change and its pages commit 
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine
 
-from gatewatch.errors import NotFound
+from gatewatch.errors import Conflict, NotFound
 from gatewatch.incidents.grouping import EXPIRY, IngestResult, ingest_batch
 from gatewatch.incidents.lifecycle import acknowledge, add_note, resolve
 from gatewatch.incidents.severity import SeverityScale
@@ -23,6 +23,7 @@ from gatewatch.model import (
     AlertBatch,
     AlertStatus,
     Incident,
+    IncidentStatus,
     StoredAlert,
     TimelineEvent,
 )
@@ -61,6 +62,16 @@ class Intake(Protocol):
 
 
 FollowerHook = Callable[[Connection, Incident, str, datetime], None]
+
+
+ACKNOWLEDGE, RESOLVE = "ack", "resolve"
+OPEN_STATUSES = (IncidentStatus.TRIGGERED, IncidentStatus.ACKNOWLEDGED)
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)  # incident id: why
 
 
 @dataclass(frozen=True)
@@ -206,6 +217,37 @@ class Incidents:
         self._runtime.dispatcher_wakeup()
         self._runtime.metrics.observe_response(incident)
         return incident
+
+    def act_on_many(
+        self, action: str, incident_ids: Sequence[int], actor: str, note: str | None
+    ) -> BulkResult:
+        """Acknowledge or resolve many incidents (an alert storm's dozens) in one go; each in
+        its own transaction with its own timeline entry, so one refusal costs only itself."""
+        change = self.acknowledge if action == ACKNOWLEDGE else self.resolve
+        result = BulkResult()
+        for incident_id in dict.fromkeys(incident_ids):
+            try:
+                change(incident_id, actor, note)
+            except (Conflict, NotFound) as exc:
+                result.refused[incident_id] = str(exc)
+            else:
+                result.done.append(incident_id)
+        return result
+
+    def matching_open(self, matchers: list[Matcher]) -> list[int]:
+        """Open incidents holding a firing alert that matches every matcher."""
+        with read_transaction(self._runtime.database) as connection:
+            found, _ = incident_store.list_incidents(
+                connection, incident_store.IncidentFilter(OPEN_STATUSES), 10_000, 0
+            )
+            return sorted(
+                incident.id
+                for incident in found
+                if any(
+                    alert.status is AlertStatus.FIRING and match_all(matchers, alert.labels)
+                    for alert in incident_store.incident_alert_list(connection, incident.id)
+                )
+            )
 
     def add_note(self, incident_id: int, actor: str, text: str) -> TimelineEvent:
         now = self._runtime.clock.now()

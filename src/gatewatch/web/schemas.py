@@ -13,6 +13,7 @@ from gatewatch.text import SafeText
 # Row ids are 32-bit integers in both stores: a larger id in a path is a 422, not a 500.
 MAX_ROW_ID = 2**31 - 1
 PathId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+PathIdValue = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]  # the same, in a body
 
 
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Incident and alert endpoints."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matchers
 from gatewatch.model import AlertStatus, IncidentStatus
 from gatewatch.store.incidents import IncidentFilter
+from gatewatch.text import SafeText
 from gatewatch.web.auth import API_ERRORS, Reader, Responder
 from gatewatch.web.deps import EscalationDep, IncidentsDep
 from gatewatch.web.errors import InvalidQuery
@@ -21,6 +22,7 @@ from gatewatch.web.schemas import (
     IncidentPage,
     NoteRequest,
     PathId,
+    PathIdValue,
     TimelineEventOut,
 )
 
@@ -86,6 +88,39 @@ def resolve_incident(
 ) -> IncidentOut:
     note = action.note if action else None
     return IncidentOut.of(incidents.resolve(incident_id, caller.name, note))
+
+
+class BulkActionIn(BaseModel):
+    action: Literal["ack", "resolve"]
+    ids: list[PathIdValue] = Field(default=[], max_length=1000)
+    filter: SafeText = Field(
+        default="",
+        max_length=2000,
+        description='or every open incident with a matching firing alert: service="im-gateway"',
+    )
+    note: SafeText | None = Field(default=None, max_length=10_000)
+
+
+class BulkActionOut(BaseModel):
+    done: list[int]
+    refused: dict[int, str] = Field(description="incident id: why it was left as it was")
+
+
+@router.post("/incidents/bulk", response_model=BulkActionOut, responses=API_ERRORS)
+def act_on_many(incidents: IncidentsDep, body: BulkActionIn, caller: Responder) -> BulkActionOut:
+    """Acknowledge or resolve many incidents at once, by ids or by a matcher on their alerts;
+    each gets its own timeline entry."""
+    ids = list(body.ids)
+    if body.filter.strip():
+        try:
+            matchers = parse_matchers(body.filter)
+        except MatcherSyntaxError as exc:
+            raise InvalidQuery("body.filter", str(exc)) from None
+        ids += incidents.matching_open(matchers)
+    if not ids:
+        raise InvalidQuery("body", "give ids, or a filter that matches open incidents")
+    result = incidents.act_on_many(body.action, ids, caller.name, body.note)
+    return BulkActionOut(done=result.done, refused=result.refused)
 
 
 class EscalatedOut(BaseModel):

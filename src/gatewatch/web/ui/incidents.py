@@ -1,10 +1,12 @@
 """Incidents in the console: the list, one incident with its escalation and pages, and the
 acknowledge / resolve / note buttons."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
 from gatewatch.errors import NotFound
 from gatewatch.model import IncidentStatus
@@ -12,10 +14,11 @@ from gatewatch.postmortem.review import PAGE_KINDS
 from gatewatch.store.incidents import IncidentFilter
 from gatewatch.text import SafeText
 from gatewatch.web.deps import EscalationDep, IncidentsDep, NotificationsDep, OnCallDep
-from gatewatch.web.schemas import PathId
+from gatewatch.web.schemas import MAX_ROW_ID, PathId
 from gatewatch.web.ui.escalation import escalation_steps
-from gatewatch.web.ui.forms import Csrf, Responder, User, act
-from gatewatch.web.ui.render import page
+from gatewatch.web.ui.forms import Csrf, Responder, User, act, back
+from gatewatch.web.ui.render import flash, page
+from gatewatch.web.ui.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
 STATUS_FILTERS: dict[str, tuple[IncidentStatus, ...]] = {
@@ -32,6 +35,28 @@ def incidents_page(
     statuses = STATUS_FILTERS.get(status, STATUS_FILTERS["open"])
     items, _ = incidents.list_incidents(IncidentFilter(statuses), 200, 0)
     return page(request, "incidents.html", user, "Incidents", incidents=items, status=status)
+
+
+@router.post("/ui/incidents/bulk")
+async def act_on_many(
+    request: Request,
+    user: Responder,
+    csrf: Csrf,
+    incidents: IncidentsDep,
+    action: Annotated[Literal["ack", "resolve"], Form()],
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]], Form()] = [],  # noqa: B006
+) -> Response:
+    check_csrf(request, csrf)
+    if not ids:
+        flash(request, "Select the incidents first.", "error")
+        return back("/ui/incidents")
+    result = await run_in_threadpool(incidents.act_on_many, action, ids, user.name, None)
+    verb = "acknowledged" if action == "ack" else "resolved"
+    message = f"{len(result.done)} incidents {verb}."
+    if result.refused:
+        message += f" {len(result.refused)} left as they were (already {verb} or gone)."
+    flash(request, message, "error" if result.refused and not result.done else "")
+    return back("/ui/incidents")
 
 
 @router.get("/incidents/{incident_id}")
