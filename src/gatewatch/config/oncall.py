@@ -55,6 +55,9 @@ class ScheduleConfig(ConfigModel):
     name: str = ""
     time_zone: str = "UTC"
     layers: list[LayerConfig] = Field(min_length=1)
+    announce: str | None = Field(
+        default=None, description="a channel told of every hand-off: who is on call, until when"
+    )
 
     @field_validator("time_zone")
     @classmethod

@@ -17,6 +17,8 @@ from gatewatch.durations import Duration
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matcher
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
+# Channels that can carry a hand-off announcement (PagerDuty pages; it does not chat).
+ANNOUNCING_CHANNELS = ("slack", "email", "webhook")
 PathKey = tuple[str | int, ...]
 
 
@@ -249,7 +251,15 @@ class GatewatchConfig(ConfigModel):
             "schedule": _unique_ids("schedules", [s.id for s in self.schedules], errors),
             "channel": _unique_ids("channels", [c.id for c in self.channels], errors),
         }
+        announcers = {c.id for c in self.channels if c.type in ANNOUNCING_CHANNELS}
         for index, schedule in enumerate(self.schedules):
+            if schedule.announce is not None and schedule.announce not in announcers:
+                errors.append(
+                    (
+                        ("schedules", index, "announce"),
+                        f"no slack, email or webhook channel {schedule.announce!r}",
+                    )
+                )
             for layer_index, layer in enumerate(schedule.layers):
                 for person in layer.rotation:
                     if person not in known["person"]:

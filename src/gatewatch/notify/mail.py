@@ -31,6 +31,8 @@ def thread_id(incident_id: int, domain: str) -> str:
 
 def build_email(message: Message, sender: str, recipients: list[str]) -> EmailMessage:
     domain = sender.rpartition("@")[2]
+    if message.kind is Kind.HANDOFF:
+        return _handoff_email(message, sender, recipients, domain)
     subject = header_text(f"[{message.severity.upper()}] {message.title}")
     verb = {
         Kind.TRIGGER: "",
@@ -84,6 +86,23 @@ def build_email(message: Message, sender: str, recipients: list[str]) -> EmailMe
         f"{runbook}<table>{rows}</table>",
         subtype="html",
     )
+    return mail
+
+
+def _handoff_email(
+    message: Message, sender: str, recipients: list[str], domain: str
+) -> EmailMessage:
+    mail = EmailMessage(policy=MAIL_POLICY)
+    mail["From"] = sender
+    mail["To"] = ", ".join(recipients)
+    mail["Date"] = format_datetime(datetime.now(UTC))
+    mail["Subject"] = header_text(f"[ON CALL] {message.title}")
+    mail["Message-ID"] = (
+        f"<{message.delivery_id}.handoff@{domain}>"
+        if message.delivery_id is not None
+        else make_msgid("handoff", domain=domain)
+    )
+    mail.set_content(f"{message.title}\n\n{message.text}\n\nOn call: {message.incident_url}")
     return mail
 
 

@@ -26,6 +26,7 @@ class Kind(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
     REMINDER = "reminder"
+    HANDOFF = "handoff"  # who is on call now: no incident behind it
 
 
 @dataclass(frozen=True)

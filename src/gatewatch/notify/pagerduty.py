@@ -16,6 +16,10 @@ SEVERITY = {
     "info": "info",
 }
 SUMMARY_MAX = 1024
+NOT_PAGES = {
+    Kind.REMINDER: "reminders do not page",
+    Kind.HANDOFF: "hand-off announcements do not page",
+}
 # An event over 512 KB is refused whole; the description is the only part that can be long.
 DESCRIPTION_MAX = 256 * 1024
 CLIPPED = "… [clipped]"
@@ -74,8 +78,8 @@ class PagerDutyNotifier:
         self._http = http
 
     async def send(self, message: Message) -> DeliveryResult:
-        if message.kind is Kind.REMINDER:
-            return DeliveryResult(ok=False, retryable=False, error="reminders do not page")
+        if message.kind in NOT_PAGES:
+            return DeliveryResult(ok=False, retryable=False, error=NOT_PAGES[message.kind])
         body = pagerduty_event(message, self._config.routing_key)
         try:
             response = await self._http.post(self._config.url, json=body)

@@ -49,6 +49,20 @@ def _button(text: str, **extra: Any) -> dict[str, Any]:
 def slack_payload(message: Message) -> dict[str, Any]:
     """The webhook body for a message; pure, so tests can check it against the limits."""
     title = escape(message.title)
+    if message.kind is Kind.HANDOFF:
+        line = f"🔁 {title}"
+        return {
+            "text": line,
+            "blocks": [
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": _clip(f"{line}\n{escape(message.text)}", SECTION_MAX),
+                    },
+                }
+            ],
+        }
     if message.kind is Kind.RESOLVE:
         line = f"✅ Resolved: #{message.incident_id} {title}"
         if message.actor:

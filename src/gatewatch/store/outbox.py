@@ -67,6 +67,15 @@ def enqueue(connection: Connection, rows: Iterable[dict[str, Any]], now: datetim
         connection.execute(_insert_ignoring_duplicates(connection), values)
 
 
+def known_keys(connection: Connection, keys: Iterable[str]) -> set[str]:
+    """Which of these dedup keys are queued already (whatever became of them)."""
+    wanted = list(keys)
+    if not wanted:
+        return set()
+    query = select(notifications.c.dedup_key).where(notifications.c.dedup_key.in_(wanted))
+    return {row.dedup_key for row in connection.execute(query)}
+
+
 def claim_due(
     connection: Connection, now: datetime, lease_until: datetime, limit: int
 ) -> list[Notification]:

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from gatewatch.config import GatewatchConfig
 from gatewatch.escalation.service import Escalation
+from gatewatch.handoffs.service import HandoffAnnouncer
 from gatewatch.heartbeats.service import Heartbeats
 from gatewatch.incidents.service import Incidents
 from gatewatch.notify.notifications import Notifications
@@ -25,6 +26,7 @@ class Services:
     incidents: Incidents
     escalation: Escalation
     heartbeats: Heartbeats
+    handoffs: HandoffAnnouncer
     oncall: OnCall
     notifications: Notifications
     reviews: Reviews

@@ -6,6 +6,7 @@ from gatewatch.actions.service import AutomatedActions
 from gatewatch.clock import Clock
 from gatewatch.config import GatewatchConfig
 from gatewatch.escalation.service import Escalation
+from gatewatch.handoffs.service import HandoffAnnouncer
 from gatewatch.heartbeats.service import Heartbeats
 from gatewatch.incidents.service import Incidents, count_incidents
 from gatewatch.incidents.severity import SeverityScale
@@ -47,5 +48,6 @@ def build_services(config: GatewatchConfig, database: Engine, clock: Clock) -> S
         notifications=Notifications(runtime),
         reviews=Reviews(runtime),
         signin=SignIn(runtime, config.auth),
+        handoffs=HandoffAnnouncer(runtime, config.schedules, config.people, config.external_url),
         slo_specs=watched_specs(config.slo),
     )

@@ -69,9 +69,10 @@ async def run_workers(
             wake.set()
 
     async def expiry() -> int:
-        """Pushed alerts past their endsAt, and heartbeats gone silent (or back)."""
+        """Pushed alerts past their endsAt, heartbeats gone silent (or back), hand-offs."""
         changed = await asyncio.to_thread(services.incidents.expire_alerts)
         changed += await asyncio.to_thread(services.heartbeats.check, services.incidents.ingest)
+        changed += await asyncio.to_thread(services.handoffs.announce)
         if changed:
             outbox_wake.set()
         return 0  # a pass a second is precise enough for both
