@@ -158,3 +158,18 @@ def test_an_acknowledgement_waits_for_the_page_in_flight(
     asyncio.run(_passes(services, clock, [60]))  # the holder died: its lease ran out
     assert [b["event_action"] for b in pagerduty.bodies()] == ["acknowledge"]
     assert ("trigger", "pagerduty", "cancelled") in _statuses(services, incident_id)
+
+
+def test_throttled_pages_leave_in_the_order_of_the_plan(
+    services: Services, clock: ManualClock, vendors: tuple[HttpStandIn, HttpStandIn]
+) -> None:
+    _, slack = vendors
+    _fire(services, clock, "warning")
+    asyncio.run(_passes(services, clock, [0, 0.5, 0.5, 0.5, 0.5, 1, 1, 1]))
+    order = [
+        person
+        for body in slack.bodies()
+        for person in ("UALICE", "UBOB", "UCAROL")
+        if person in str(body)
+    ]
+    assert order == ["UALICE", "UBOB", "UCAROL"]

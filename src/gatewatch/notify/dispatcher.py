@@ -8,7 +8,6 @@ here once, not in each channel.
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -85,7 +84,7 @@ class Dispatcher:
         self.metrics = runtime.metrics
         self.channels = channels
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
-        started = time.monotonic()
+        started = self.clock.now().timestamp()
         self.buckets = {
             channel.id: TokenBucket.full(channel.rate_per_second, channel.burst, started)
             for channel in configured
@@ -106,7 +105,7 @@ class Dispatcher:
         postponed: list[tuple[int, datetime]] = []
         for notification in claimed:
             bucket = self.buckets.get(notification.channel)
-            wait = bucket.take(time.monotonic()) if bucket is not None else 0.0
+            wait = bucket.take(now.timestamp()) if bucket is not None else 0.0
             if wait > 0:
                 postponed.append((notification.id, now + timedelta(seconds=wait)))
                 self.metrics.notifications_throttled.labels(notification.channel).inc()
