@@ -1,7 +1,7 @@
 """Escalation decisions against the real store, with time moved by hand (no waiting)."""
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -56,9 +56,9 @@ def make_engine(clock: ManualClock) -> Iterator[EngineFactory]:
         database.dispose()
 
 
-def _open(engine: Services, clock: ManualClock) -> int:
+def _open(engine: Services, clock: ManualClock, name: str = "Down") -> int:
     batch: AlertBatch = to_batch(
-        PostableAlerts.model_validate([{"labels": {"alertname": "Down", "severity": "critical"}}]),
+        PostableAlerts.model_validate([{"labels": {"alertname": name, "severity": "critical"}}]),
         clock.now(),
     )
     return engine.incidents.ingest(batch).opened[0]
@@ -272,3 +272,95 @@ def test_escalate_now_pages_the_next_step_at_once_and_only_once(
     engine.incidents.acknowledge(incident_id, "carol", None)
     with pytest.raises(Conflict, match="acknowledged"):
         engine.escalation.escalate_now(incident_id, "carol")
+
+
+def _office_config(database_url: str, days: list[str], steps: bool = True) -> GatewatchConfig:
+    policy: dict[str, Any] = {
+        "business_hours": {
+            "time_zone": "Europe/Berlin",
+            "days": days,
+            "start": "09:00",
+            "end": "18:00",
+            "holidays": ["2026-12-24"],
+        }
+    }
+    if steps:
+        policy["steps"] = [{"after": "0s", "targets": ["person:alice"]}]
+    return GatewatchConfig.model_validate(
+        {
+            "storage": {"url": database_url},
+            "auth": {"tokens": TOKEN_CONFIG},
+            "people": PEOPLE,
+            "channels": CHANNELS,
+            "severities": [{"name": "warning", "channels": ["hook"]}],
+            "default_severity": "warning",
+            "policies": {"office": policy},
+            "routes": [{"name": "all", "policy": "office"}],
+        }
+    )
+
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+
+
+def _utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+
+
+EVERY_DAY = [*WEEKDAYS, "sat", "sun"]
+
+
+@pytest.mark.parametrize(
+    ("alert_at", "days", "pages_at"),
+    [
+        # Tuesday 02:00 in Berlin (winter, UTC+1): 09:00 local is 08:00 UTC.
+        (_utc(2026, 12, 1, 1), WEEKDAYS, _utc(2026, 12, 1, 8)),
+        # Friday evening: Monday morning.
+        (_utc(2026, 12, 4, 19), WEEKDAYS, _utc(2026, 12, 7, 8)),
+        # The day before a holiday, after hours: the day after it.
+        (_utc(2026, 12, 23, 20), WEEKDAYS, _utc(2026, 12, 25, 8)),
+        # Spring change (Sunday 2027-03-28, 02:00 -> 03:00): 09:00 CEST is 07:00 UTC.
+        (_utc(2027, 3, 28, 1, 30), EVERY_DAY, _utc(2027, 3, 28, 7)),
+        # Autumn change (Sunday 2026-10-25, 03:00 -> 02:00): 09:00 CET is 08:00 UTC.
+        (_utc(2026, 10, 25, 0, 30), EVERY_DAY, _utc(2026, 10, 25, 8)),
+    ],
+)
+def test_outside_business_hours_the_first_page_waits_for_them(
+    database_url: str,
+    clock: ManualClock,
+    make_engine: EngineFactory,
+    alert_at: datetime,
+    days: list[str],
+    pages_at: datetime,
+) -> None:
+    engine = make_engine(_office_config(database_url, days))
+    clock.current = alert_at
+    incident_id = _open(engine, clock)
+    assert _paged(engine.runtime.database) == []
+    timeline = [e.message for e in engine.incidents.detail(incident_id).timeline]
+    assert any(m.startswith("Outside business hours") and "09:00" in m for m in timeline)
+    clock.current = pages_at - timedelta(seconds=1)
+    assert engine.escalation.run_due_timers() == 0
+    clock.current = pages_at
+    assert engine.escalation.run_due_timers() == 1
+    assert _paged(engine.runtime.database) == ["alice"]
+
+
+def _channel_messages(engine: Services) -> int:
+    with engine.runtime.database.connect() as connection:
+        return len(list(connection.execute(select(notifications.c.id))))
+
+
+def test_a_policy_without_steps_tells_its_channels_when_the_hours_open(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_office_config(database_url, WEEKDAYS, steps=False))
+    clock.current = _utc(2026, 12, 1, 10)  # 11:00 in Berlin: at once
+    _open(engine, clock)
+    assert _channel_messages(engine) == 1
+    clock.current = _utc(2026, 12, 5, 10)  # a Saturday: Monday 09:00
+    _open(engine, clock, "Weekend")
+    assert _channel_messages(engine) == 1
+    clock.current = _utc(2026, 12, 7, 8)
+    assert engine.escalation.run_due_timers() == 1
+    assert _channel_messages(engine) == 2

@@ -1,10 +1,11 @@
 """Escalation policies as written in gatewatch.yml."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 
 from gatewatch.config.base import ConfigModel
 from gatewatch.durations import Duration
@@ -48,8 +49,62 @@ class EscalationStep(ConfigModel):
     targets: list[TargetField] = Field(min_length=1)
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+
+
+class BusinessHours(ConfigModel):
+    """When people work: weekdays and a time of day in a time zone, holidays excepted.
+    Wall-clock times, so 09:00 stays 09:00 across daylight-saving changes."""
+
+    time_zone: str = "UTC"
+    days: list[Weekday] = Field(default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    start: time = time(9)
+    end: time = time(18)
+    holidays: list[date] = []
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Berlin)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "BusinessHours":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def next_open(self, at: datetime) -> datetime:
+        """`at` itself while the hours are open; otherwise when they next open (UTC)."""
+        zone = ZoneInfo(self.time_zone)
+        local = at.astimezone(zone)
+        for offset in range(0, 400):
+            day = local.date() + timedelta(days=offset)
+            if WEEKDAYS[day.weekday()] not in self.days or day in self.holidays:
+                continue
+            opens = datetime.combine(day, self.start, tzinfo=zone)
+            closes = datetime.combine(day, self.end, tzinfo=zone)
+            if opens <= local < closes:
+                return at
+            if local < opens:
+                return opens.astimezone(UTC)
+        return at  # no working day in a year: do not hold a page back for ever
+
+    def describe(self) -> str:
+        days = ", ".join(self.days)
+        return f"{days} {self.start:%H:%M}-{self.end:%H:%M} {self.time_zone}"
+
+
 class PolicyConfig(ConfigModel):
     description: str = ""
+    business_hours: BusinessHours | None = Field(
+        default=None,
+        description="page only within these hours: outside, the first page waits for them",
+    )
     steps: list[EscalationStep] = []
     repeat: int = Field(default=0, ge=0, le=20, description="Run all steps again N times")
     repeat_interval: Duration = Field(

@@ -18,7 +18,7 @@ from gatewatch.escalation.plan import (
     save_plan,
     update_plan,
 )
-from gatewatch.escalation.steps import ACK_TIMEOUT, REMINDER, STEP, StepPager
+from gatewatch.escalation.steps import ACK_TIMEOUT, NOTIFY, REMINDER, STEP, StepPager
 from gatewatch.incidents.lifecycle import retrigger
 from gatewatch.incidents.timeline import SYSTEM_ACTOR, record
 from gatewatch.model import Incident, IncidentStatus
@@ -29,6 +29,7 @@ from gatewatch.store import outbox
 from gatewatch.store import timers as timer_store
 from gatewatch.store.database import read_transaction, run_transaction
 from gatewatch.store.incidents import get_incident
+from gatewatch.timestamps import format_utc
 
 # PagerDuty pages whoever its own service says; a reminder must not page again.
 NO_REMINDERS = ("pagerduty",)
@@ -63,28 +64,48 @@ class Escalation:
             STEP: self._run_step,
             ACK_TIMEOUT: self._run_ack_timeout,
             REMINDER: self._run_reminder,
+            NOTIFY: self._run_notify,
         }
 
     # -- incident changes (called inside the change's transaction) ------------------------
 
     def incident_opened(self, connection: Connection, incident: Incident, now: datetime) -> None:
+        policy = self._policies.get(incident.policy or "")
         plan = freeze_plan(
-            self._policies.get(incident.policy or ""),
-            self._levels.get(incident.severity),
-            set(self._composer.channels),
+            policy, self._levels.get(incident.severity), set(self._composer.channels)
         )
-        save_plan(connection, incident.id, incident.policy, plan, now)
+        hours = policy.business_hours if policy is not None else None
+        opens = hours.next_open(now) if hours is not None else now
+        save_plan(connection, incident.id, incident.policy, plan, opens)
+        if hours is not None and opens > now:
+            record(
+                connection,
+                incident.id,
+                now,
+                "deferred",
+                f"Outside business hours ({hours.describe()}): "
+                f"the first page goes out at {format_utc(opens)}",
+                opens=opens.isoformat(),
+            )
         if plan.reminder_after:
             timer_store.add_timer(
                 connection, incident.id, REMINDER, now + timedelta(seconds=plan.reminder_after), now
             )
         if plan.steps:
-            self._pager.schedule_cycle(connection, incident, plan, now, cycle=0, now=now)
+            self._pager.schedule_cycle(connection, incident, plan, opens, cycle=0, now=now)
+        elif opens > now:
+            timer_store.add_timer(connection, incident.id, NOTIFY, opens, now)
         else:
-            message = self._composer.message(connection, incident, Kind.TRIGGER)
-            self._composer.broadcast(
-                connection, incident, plan.channels, message, now, key=f"{incident.id}:open"
-            )
+            self._notify_channels(connection, incident, plan.channels, now)
+
+    def _notify_channels(
+        self, connection: Connection, incident: Incident, channels: list[str], now: datetime
+    ) -> None:
+        """A policy without steps: the severity's channels hear of the incident, no one paged."""
+        message = self._composer.message(connection, incident, Kind.TRIGGER)
+        self._composer.broadcast(
+            connection, incident, channels, message, now, key=f"{incident.id}:open"
+        )
 
     def incident_acknowledged(
         self, connection: Connection, incident: Incident, actor: str, now: datetime
@@ -115,7 +136,7 @@ class Escalation:
         timer_store.cancel_pending(
             connection,
             incident.id,
-            (STEP, ACK_TIMEOUT, REMINDER),
+            (STEP, ACK_TIMEOUT, REMINDER, NOTIFY),
             f"cancelled: resolved by {actor}",
             now,
         )
@@ -266,6 +287,19 @@ class Escalation:
         if frozen.plan.steps:
             self._pager.schedule_cycle(connection, retriggered, frozen.plan, now, 0, now)
         return "done: retriggered"
+
+    def _run_notify(
+        self,
+        connection: Connection,
+        timer: timer_store.Timer,
+        incident: Incident,
+        frozen: IncidentPlan,
+        now: datetime,
+    ) -> str:
+        if incident.status is IncidentStatus.RESOLVED:
+            return "skipped: incident resolved"
+        self._notify_channels(connection, incident, frozen.plan.channels, now)
+        return "done"
 
     def _run_reminder(
         self,

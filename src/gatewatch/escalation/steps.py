@@ -17,6 +17,7 @@ from gatewatch.store import outbox
 from gatewatch.store import timers as timer_store
 
 STEP, ACK_TIMEOUT, REMINDER = "step", "ack_timeout", "reminder"
+NOTIFY = "notify"  # a policy without steps, held for business hours: tell the channels then
 
 
 class StepPager:
