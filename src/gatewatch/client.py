@@ -113,6 +113,12 @@ class GatewatchClient:
         )
         return found
 
+    def change_override_end(self, override_id: int, end: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request(
+            "PATCH", f"/api/v1/overrides/{override_id}", json={"end": end}
+        )
+        return result
+
     def delete_override(self, override_id: int) -> None:
         self._request("DELETE", f"/api/v1/overrides/{override_id}")
 

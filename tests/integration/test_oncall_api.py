@@ -1,6 +1,7 @@
 """On-call and overrides through the API, on both stores."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -111,3 +112,41 @@ def test_oncall_api_across_the_spring_dst_change(make_api: ApiFactory) -> None:
     assert after["until"] == "2026-03-29T09:00:00+02:00"
     handed = at("2026-03-29T07:00:00Z")
     assert handed["on_call"] == after["next"]
+
+
+def test_overrides_can_be_shortened_but_never_overlap(
+    make_api: ApiFactory, clock: ManualClock
+) -> None:
+    api = _api(make_api)
+    clock.current = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+    def add(person: str, start: str, end: str) -> Any:
+        body = {"person": person, "start": start, "end": end}
+        return api.post("/api/v1/schedules/primary/overrides", json=body, headers=auth("responder"))
+
+    first = add("dave", "2026-11-22T12:00:00Z", "2026-11-22T20:00:00Z")
+    assert first.status_code == 201
+    clash = add("alice", "2026-11-22T18:00:00Z", "2026-11-22T22:00:00Z")
+    assert clash.status_code == 409 and f"overlaps override {first.json()['id']}" in clash.text
+    shortened = api.patch(
+        f"/api/v1/overrides/{first.json()['id']}",
+        json={"end": "2026-11-22T16:00:00Z"},
+        headers=auth("responder"),
+    )
+    assert shortened.status_code == 200
+    assert datetime.fromisoformat(shortened.json()["end"]) == datetime(2026, 11, 22, 16, tzinfo=UTC)
+    [window] = api.get("/api/v1/oncall", headers=auth("viewer")).json()
+    assert datetime.fromisoformat(window["until"]) == datetime(2026, 11, 22, 16, tzinfo=UTC)
+    assert add("alice", "2026-11-22T18:00:00Z", "2026-11-22T22:00:00Z").status_code == 201
+    too_long = api.patch(
+        f"/api/v1/overrides/{first.json()['id']}",
+        json={"end": "2026-11-22T19:00:00Z"},
+        headers=auth("responder"),
+    )
+    assert too_long.status_code == 409
+    before_start = api.patch(
+        f"/api/v1/overrides/{first.json()['id']}",
+        json={"end": "2026-11-22T11:00:00Z"},
+        headers=auth("responder"),
+    )
+    assert before_start.status_code == 409 and "remove it" in before_start.text

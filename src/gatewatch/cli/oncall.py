@@ -107,6 +107,19 @@ def overrides(
     out.print(table)
 
 
+@oncall_app.command("end-override")
+def end_override(
+    override_id: Annotated[int, typer.Argument(help="Override id")],
+    end: Annotated[str, typer.Option(help="now, +1h or ISO time")] = "now",
+    url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Shorten (or lengthen) an override: it ends at --end."""
+    moment = parse_moment(end).isoformat()
+    changed = api(url, token, lambda c: c.change_override_end(override_id, moment))
+    out.print(f"override #{override_id}: {changed['person']} until {changed['end']}")
+
+
 @oncall_app.command("remove-override")
 def remove_override(
     override_id: Annotated[int, typer.Argument(help="Override id")],

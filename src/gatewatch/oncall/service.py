@@ -3,6 +3,8 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+from sqlalchemy import Connection
+
 from gatewatch.config.oncall import PersonConfig, ScheduleConfig
 from gatewatch.errors import Conflict, NotFound
 from gatewatch.model import Override
@@ -10,6 +12,24 @@ from gatewatch.oncall.rotation import OnCallWindow, on_call_window
 from gatewatch.runtime import Runtime
 from gatewatch.store import oncall as oncall_store
 from gatewatch.store.database import read_transaction, run_transaction
+from gatewatch.timestamps import format_utc
+
+
+def _refuse_overlap(
+    connection: Connection,
+    schedule_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    except_id: int | None,
+) -> None:
+    """Two overrides of one schedule at once would leave who is on call to chance."""
+    clash = oncall_store.overlapping(connection, schedule_id, starts_at, ends_at, except_id)
+    if clash:
+        first = clash[0]
+        raise Conflict(
+            f"overlaps override {first.id} ({first.person_id}, {format_utc(first.starts_at)} "
+            f"to {format_utc(first.ends_at)}); shorten or remove that one first"
+        )
 
 
 class OnCall:
@@ -48,12 +68,36 @@ class OnCall:
         if ends_at <= starts_at:
             raise Conflict("an override must end after it starts")
         now = self._runtime.clock.now()
-        return run_transaction(
-            self._runtime.database,
-            lambda connection: oncall_store.add_override(
+
+        def add(connection: Connection) -> Override:
+            _refuse_overlap(connection, schedule_id, starts_at, ends_at, None)
+            return oncall_store.add_override(
                 connection, schedule_id, person_id, starts_at, ends_at, actor, now
-            ),
-        )
+            )
+
+        return run_transaction(self._runtime.database, add)
+
+    def change_end(self, override_id: int, ends_at: datetime) -> Override:
+        """Shorten (or lengthen) an override; it may not start to overlap another."""
+
+        def change(connection: Connection) -> Override:
+            override = oncall_store.get_override(connection, override_id)
+            if override is None:
+                raise NotFound(f"override {override_id} does not exist")
+            if ends_at <= override.starts_at:
+                raise Conflict(
+                    f"override {override_id} starts at {format_utc(override.starts_at)}: "
+                    "end it after that, or remove it"
+                )
+            _refuse_overlap(
+                connection, override.schedule_id, override.starts_at, ends_at, override_id
+            )
+            oncall_store.set_end(connection, override_id, ends_at)
+            changed = oncall_store.get_override(connection, override_id)
+            assert changed is not None
+            return changed
+
+        return run_transaction(self._runtime.database, change)
 
     def overrides(self, schedule_id: str | None) -> list[Override]:
         with read_transaction(self._runtime.database) as connection:

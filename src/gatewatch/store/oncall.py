@@ -1,8 +1,9 @@
 """Queries over on-call overrides."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from gatewatch.model import Override
 from gatewatch.store.tables import oncall_overrides
@@ -16,17 +17,18 @@ def list_overrides(
         query = query.where(oncall_overrides.c.schedule_id == schedule_id)
     if ending_after is not None:
         query = query.where(oncall_overrides.c.ends_at > ending_after)
-    return [
-        Override(
-            id=row.id,
-            schedule_id=row.schedule_id,
-            person_id=row.person_id,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            created_by=row.created_by,
-        )
-        for row in connection.execute(query)
-    ]
+    return [_to_override(row) for row in connection.execute(query)]
+
+
+def _to_override(row: Any) -> Override:
+    return Override(
+        id=row.id,
+        schedule_id=row.schedule_id,
+        person_id=row.person_id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        created_by=row.created_by,
+    )
 
 
 def add_override(
@@ -51,6 +53,41 @@ def add_override(
         .returning(oncall_overrides.c.id)
     ).one()
     return Override(row.id, schedule_id, person_id, starts_at, ends_at, created_by)
+
+
+def overlapping(
+    connection: Connection,
+    schedule_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    except_id: int | None = None,
+) -> list[Override]:
+    """The schedule's overrides whose window meets [starts_at, ends_at)."""
+    query = (
+        select(oncall_overrides)
+        .where(
+            oncall_overrides.c.schedule_id == schedule_id,
+            oncall_overrides.c.starts_at < ends_at,
+            oncall_overrides.c.ends_at > starts_at,
+        )
+        .with_for_update()
+    )
+    if except_id is not None:
+        query = query.where(oncall_overrides.c.id != except_id)
+    return [_to_override(row) for row in connection.execute(query)]
+
+
+def get_override(connection: Connection, override_id: int) -> Override | None:
+    row = connection.execute(
+        select(oncall_overrides).where(oncall_overrides.c.id == override_id)
+    ).first()
+    return _to_override(row) if row is not None else None
+
+
+def set_end(connection: Connection, override_id: int, ends_at: datetime) -> None:
+    connection.execute(
+        update(oncall_overrides).where(oncall_overrides.c.id == override_id).values(ends_at=ends_at)
+    )
 
 
 def delete_override(connection: Connection, override_id: int) -> bool:

@@ -104,6 +104,18 @@ def add_override(
     return OverrideOut.of(override)
 
 
+class OverrideEndIn(BaseModel):
+    end: Moment
+
+
+@router.patch("/overrides/{override_id}", response_model=OverrideOut, responses=API_ERRORS)
+def change_override_end(
+    oncall: OnCallDep, override_id: PathId, body: OverrideEndIn, _caller: Responder
+) -> OverrideOut:
+    """Shorten or lengthen an override (it may not come to overlap another)."""
+    return OverrideOut.of(oncall.change_end(override_id, body.end))
+
+
 @router.delete("/overrides/{override_id}", status_code=204, responses=API_ERRORS)
 def delete_override(oncall: OnCallDep, override_id: PathId, _caller: Responder) -> None:
     oncall.delete_override(override_id)
