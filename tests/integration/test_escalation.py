@@ -364,3 +364,21 @@ def test_a_policy_without_steps_tells_its_channels_when_the_hours_open(
     clock.current = _utc(2026, 12, 7, 8)
     assert engine.escalation.run_due_timers() == 1
     assert _channel_messages(engine) == 2
+
+
+def test_a_busy_loop_still_pages_steps_that_are_merely_late(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    """Timers a few seconds late because the loop is busy (it kept running) are paged, not
+    skipped: only steps missed while nothing ran timers collapse."""
+    steps = [
+        {"after": "0s", "targets": ["person:alice"]},
+        {"after": "1s", "targets": ["person:bob"]},
+        {"after": "2s", "targets": ["person:carol"]},
+    ]
+    engine = make_engine(_config(database_url, steps))
+    _open(engine, clock)
+    engine.escalation.run_due_timers()  # the loop is alive
+    clock.advance(timedelta(seconds=2.5))  # a slow pass: bob's and carol's steps both due
+    engine.escalation.run_due_timers()
+    assert _paged(engine.runtime.database) == ["alice", "bob", "carol"]

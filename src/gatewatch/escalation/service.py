@@ -18,7 +18,14 @@ from gatewatch.escalation.plan import (
     save_plan,
     update_plan,
 )
-from gatewatch.escalation.steps import ACK_TIMEOUT, NOTIFY, REMINDER, STEP, StepPager
+from gatewatch.escalation.steps import (
+    ACK_TIMEOUT,
+    NOTIFY,
+    REMINDER,
+    STEP,
+    StepPager,
+    missed,
+)
 from gatewatch.incidents.lifecycle import retrigger
 from gatewatch.incidents.timeline import SYSTEM_ACTOR, record
 from gatewatch.model import Incident, IncidentStatus
@@ -36,6 +43,8 @@ NO_REMINDERS = ("pagerduty",)
 # Automated actions are started and reverted by `gatewatch.actions`, not followed up here.
 NOT_FOLLOWED_UP = ("action",)
 TIMER_BATCH = 50
+# Longer than this between two timer passes is downtime, not a busy loop.
+RESUME_AFTER = timedelta(seconds=5)
 
 TimerHandler = Callable[[Connection, timer_store.Timer, Incident, IncidentPlan, datetime], str]
 
@@ -60,6 +69,8 @@ class Escalation:
         self._levels = {level.name: level for level in severities}
         self._composer = composer
         self._pager = StepPager(composer, {s.id: s for s in schedules})
+        self._last_pass: datetime | None = None
+        self._resumed_at: datetime | None = None
         self._handlers: dict[str, TimerHandler] = {
             STEP: self._run_step,
             ACK_TIMEOUT: self._run_ack_timeout,
@@ -218,9 +229,14 @@ class Escalation:
     def run_due_timers(self) -> int:
         """Run the timers due now in one transaction; the background loop calls this."""
         now = self._runtime.clock.now()
+        # A pass after a gap (start-up, a pause, the database unreachable) resumes: timers
+        # that fell due before it were missed, not merely late.
+        if self._last_pass is None or now - self._last_pass > RESUME_AFTER:
+            self._resumed_at = now
         ran = run_transaction(
             self._runtime.database, lambda connection: self._run_due(connection, now)
         )
+        self._last_pass = now  # only a pass that reached the database counts
         for timer in ran:
             self._runtime.metrics.timer_lateness.observe((now - timer.due_at).total_seconds())
         return len(ran)
@@ -260,8 +276,10 @@ class Escalation:
         # Compared as computed from the plan, so the step that is due now is never its own
         # "later step".
         own_due = plan.step_due(started_at, step, timer.cycle)
-        if own_due < (plan.latest_due(started_at, now) or own_due):
-            return self._pager.skip(connection, incident, plan, started_at, step, timer.cycle, now)
+        if missed(own_due, plan.latest_due(started_at, now), self._resumed_at):
+            return self._pager.skip(
+                connection, incident, plan, started_at, step, timer.cycle, now, self._resumed_at
+            )
         self._pager.page(connection, incident, plan, started_at, step, timer.cycle, now)
         return "done"
 

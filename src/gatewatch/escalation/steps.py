@@ -20,6 +20,12 @@ STEP, ACK_TIMEOUT, REMINDER = "step", "ack_timeout", "reminder"
 NOTIFY = "notify"  # a policy without steps, held for business hours: tell the channels then
 
 
+def missed(due: datetime, latest: datetime | None, missed_before: datetime | None) -> bool:
+    """A step is missed when it fell due while nothing ran timers and a later step is due
+    too; a step that is merely late (a busy loop) is still paged."""
+    return missed_before is not None and latest is not None and due < missed_before and due < latest
+
+
 class StepPager:
     def __init__(
         self, composer: NotificationComposer, schedules: Mapping[str, ScheduleConfig]
@@ -35,10 +41,13 @@ class StepPager:
         started_at: datetime,
         cycle: int,
         now: datetime,
+        missed_before: datetime | None = None,
     ) -> None:
         """Every step of a cycle becomes a timer at once, so "who is next, when" is in the store.
 
-        A step due now runs in this transaction: the first page leaves with the ingest.
+        A step due now runs in this transaction: the first page leaves with the ingest. Steps
+        that fell due before `missed_before` (while gatewatch was not running) are skipped
+        when a later step is due too.
         """
         later = []
         latest = plan.latest_due(started_at, now)
@@ -46,8 +55,8 @@ class StepPager:
             due = plan.step_due(started_at, step, cycle)
             if due > now:
                 later.append(timer_store.TimerSpec(STEP, due, step, cycle))
-            elif due < (latest or due):
-                self.skip(connection, incident, plan, started_at, step, cycle, now)
+            elif missed(due, latest, missed_before):
+                self.skip(connection, incident, plan, started_at, step, cycle, now, missed_before)
             else:
                 self.page(connection, incident, plan, started_at, step, cycle, now)
         timer_store.add_timers(connection, incident.id, later, now)
@@ -61,10 +70,11 @@ class StepPager:
         step: int,
         cycle: int,
         now: datetime,
+        missed_before: datetime | None,
     ) -> str:
-        """A step whose time passed while a later one is due too (gatewatch was stopped,
-        paused, or cut off from its database): recorded, not paged, so a restart pages the
-        current step once instead of every missed one in a burst. The schedule goes on."""
+        """A step whose time passed while gatewatch was not running (stopped, paused, cut off
+        from its database) and a later step is due too: recorded, not paged, so a restart pages
+        the current step once instead of every missed one in a burst. The schedule goes on."""
         repeat = f" (repeat {cycle})" if cycle else ""
         reason = "skipped: overdue, a later step was already due"
         record(
@@ -77,7 +87,9 @@ class StepPager:
             cycle=cycle,
         )
         if step + 1 == len(plan.steps) and cycle < plan.repeat:
-            self.schedule_cycle(connection, incident, plan, started_at, cycle + 1, now)
+            self.schedule_cycle(
+                connection, incident, plan, started_at, cycle + 1, now, missed_before
+            )
         return reason
 
     def page(
