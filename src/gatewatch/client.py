@@ -99,11 +99,13 @@ class GatewatchClient:
         windows: list[dict[str, Any]] = self._request("GET", "/api/v1/oncall", params=params)
         return windows
 
-    def add_override(self, schedule: str, person: str, start: str, end: str) -> dict[str, Any]:
+    def add_override(
+        self, schedule: str, person: str, start: str, end: str, layer: str | None = None
+    ) -> dict[str, Any]:
         created: dict[str, Any] = self._request(
             "POST",
             f"/api/v1/schedules/{schedule}/overrides",
-            json={"person": person, "start": start, "end": end},
+            json={"person": person, "start": start, "end": end, "layer": layer},
         )
         return created
 

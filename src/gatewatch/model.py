@@ -145,3 +145,4 @@ class Override:
     starts_at: datetime
     ends_at: datetime
     created_by: str
+    layer: str | None = None  # one layer of the schedule; None: the whole schedule

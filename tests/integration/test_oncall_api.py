@@ -150,3 +150,45 @@ def test_overrides_can_be_shortened_but_never_overlap(
         headers=auth("responder"),
     )
     assert before_start.status_code == 409 and "remove it" in before_start.text
+
+
+def test_an_override_of_one_layer_leaves_the_other_layers_on_call(
+    make_api: ApiFactory, clock: ManualClock
+) -> None:
+    two_layers = [
+        {
+            "id": "gateway",
+            "layers": [
+                {
+                    "name": "primary",
+                    "rotation": ["alice"],
+                    "shift": "1w",
+                    "handoff": "2026-11-02T09:00",
+                },
+                {
+                    "name": "backup",
+                    "rotation": ["bob"],
+                    "shift": "1w",
+                    "handoff": "2026-11-02T09:00",
+                },
+            ],
+        }
+    ]
+    api = make_api(people=PEOPLE, schedules=two_layers)
+    clock.current = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+    def add(body: dict[str, str]) -> Any:
+        return api.post("/api/v1/schedules/gateway/overrides", json=body, headers=auth("responder"))
+
+    window = {"start": "2026-11-22T12:00:00Z", "end": "2026-11-22T20:00:00Z"}
+    created = add({"person": "dave", "layer": "backup", **window})
+    assert created.status_code == 201 and created.json()["layer"] == "backup"
+    [now] = api.get("/api/v1/oncall", headers=auth("viewer")).json()
+    assert ([p["id"] for p in now["on_call"]], now["overridden"]) == (["alice", "dave"], True)
+    # Another override of the same layer at the same time is refused; of the other layer, not.
+    assert add({"person": "alice", "layer": "backup", **window}).status_code == 409
+    assert add({"person": "dave", "layer": "primary", **window}).status_code == 201
+    [both] = api.get("/api/v1/oncall", headers=auth("viewer")).json()
+    assert [p["id"] for p in both["on_call"]] == ["dave"]
+    unknown = add({"person": "dave", "layer": "tertiary", **window})
+    assert unknown.status_code == 404 and "named layers: primary, backup" in unknown.text

@@ -72,15 +72,16 @@ def override(
     person: Annotated[str, typer.Argument(help="Person id who takes over")],
     start: Annotated[str, typer.Option(help="now, +1h or ISO time")] = "now",
     end: Annotated[str, typer.Option(help="+8h or ISO time")] = "+8h",
+    layer: Annotated[
+        str | None, typer.Option(help="a named layer: stand in for that layer's person only")
+    ] = None,
     url: UrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Put PERSON on call for SCHEDULE from --start to --end."""
+    """Put PERSON on call for SCHEDULE (or one of its layers) from --start to --end."""
     now = datetime.now(UTC)
-    begins, ends = parse_moment(start, now), parse_moment(end, now)
-    created = api(
-        url, token, lambda c: c.add_override(schedule, person, begins.isoformat(), ends.isoformat())
-    )
+    begins, ends = parse_moment(start, now).isoformat(), parse_moment(end, now).isoformat()
+    created = api(url, token, lambda c: c.add_override(schedule, person, begins, ends, layer))
     out.print(
         f"override #{created['id']}: {person} on call for {schedule} "
         f"from {created['start']} to {created['end']}"

@@ -1,7 +1,8 @@
 """Who is on call at a moment: layers in wall-clock time of the schedule's zone, overrides on top.
 
 Every layer's current person is on call (several layers page several people); an override
-replaces the whole schedule's on-call set for its window.
+replaces the whole schedule's on-call set for its window, or, given a layer, that layer's
+person only.
 """
 
 from dataclasses import dataclass
@@ -56,9 +57,15 @@ def people_on_call(
         (o for o in overrides if o.schedule_id == schedule.id and o.starts_at <= at < o.ends_at),
         key=lambda o: o.id,
     )
-    if active:
-        return _unique([o.person_id for o in active]), True
-    return _unique([layer_shift(layer, schedule, at).person_id for layer in schedule.layers]), False
+    whole = [o for o in active if o.layer is None]
+    if whole:
+        return _unique([o.person_id for o in whole]), True
+    by_layer = {o.layer: o.person_id for o in active}
+    people = [
+        by_layer.get(layer.name) or layer_shift(layer, schedule, at).person_id
+        for layer in schedule.layers
+    ]
+    return _unique(people), bool(by_layer)
 
 
 def _next_boundary(schedule: ScheduleConfig, overrides: list[Override], at: datetime) -> datetime:

@@ -21,9 +21,10 @@ def _refuse_overlap(
     starts_at: datetime,
     ends_at: datetime,
     except_id: int | None,
+    layer: str | None,
 ) -> None:
-    """Two overrides of one schedule at once would leave who is on call to chance."""
-    clash = oncall_store.overlapping(connection, schedule_id, starts_at, ends_at, except_id)
+    """Two overrides of one schedule (or layer) at once would leave who is on call to chance."""
+    clash = oncall_store.overlapping(connection, schedule_id, starts_at, ends_at, except_id, layer)
     if clash:
         first = clash[0]
         raise Conflict(
@@ -59,10 +60,24 @@ class OnCall:
         return [on_call_window(schedule, overrides, at) for schedule in schedules]
 
     def add_override(
-        self, schedule_id: str, person_id: str, starts_at: datetime, ends_at: datetime, actor: str
+        self,
+        schedule_id: str,
+        person_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        actor: str,
+        layer: str | None = None,
     ) -> Override:
+        """`person_id` on call for the schedule (or, with `layer`, in place of that layer's
+        person only) from `starts_at` to `ends_at`."""
         if schedule_id not in self.schedules:
             raise NotFound(f"schedule {schedule_id!r} does not exist")
+        layers = [item.name for item in self.schedules[schedule_id].layers if item.name]
+        if layer is not None and layer not in layers:
+            raise NotFound(
+                f"schedule {schedule_id!r} has no layer {layer!r} "
+                f"(named layers: {', '.join(layers) or 'none'})"
+            )
         if person_id not in self.people:
             raise NotFound(f"person {person_id!r} does not exist")
         if ends_at <= starts_at:
@@ -70,9 +85,9 @@ class OnCall:
         now = self._runtime.clock.now()
 
         def add(connection: Connection) -> Override:
-            _refuse_overlap(connection, schedule_id, starts_at, ends_at, None)
+            _refuse_overlap(connection, schedule_id, starts_at, ends_at, None, layer)
             return oncall_store.add_override(
-                connection, schedule_id, person_id, starts_at, ends_at, actor, now
+                connection, schedule_id, person_id, starts_at, ends_at, actor, now, layer
             )
 
         return run_transaction(self._runtime.database, add)
@@ -90,7 +105,12 @@ class OnCall:
                     "end it after that, or remove it"
                 )
             _refuse_overlap(
-                connection, override.schedule_id, override.starts_at, ends_at, override_id
+                connection,
+                override.schedule_id,
+                override.starts_at,
+                ends_at,
+                override_id,
+                override.layer,
             )
             oncall_store.set_end(connection, override_id, ends_at)
             changed = oncall_store.get_override(connection, override_id)

@@ -28,6 +28,7 @@ def _to_override(row: Any) -> Override:
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         created_by=row.created_by,
+        layer=row.layer,
     )
 
 
@@ -39,6 +40,7 @@ def add_override(
     ends_at: datetime,
     created_by: str,
     now: datetime,
+    layer: str | None = None,
 ) -> Override:
     row = connection.execute(
         insert(oncall_overrides)
@@ -49,10 +51,11 @@ def add_override(
             ends_at=ends_at,
             created_by=created_by,
             created_at=now,
+            layer=layer,
         )
         .returning(oncall_overrides.c.id)
     ).one()
-    return Override(row.id, schedule_id, person_id, starts_at, ends_at, created_by)
+    return Override(row.id, schedule_id, person_id, starts_at, ends_at, created_by, layer)
 
 
 def overlapping(
@@ -61,12 +64,17 @@ def overlapping(
     starts_at: datetime,
     ends_at: datetime,
     except_id: int | None = None,
+    layer: str | None = None,
 ) -> list[Override]:
-    """The schedule's overrides whose window meets [starts_at, ends_at)."""
+    """The overrides of the schedule (of the same layer, or whole) meeting [starts_at, ends_at)."""
+    same_layer = (
+        oncall_overrides.c.layer.is_(None) if layer is None else oncall_overrides.c.layer == layer
+    )
     query = (
         select(oncall_overrides)
         .where(
             oncall_overrides.c.schedule_id == schedule_id,
+            same_layer,
             oncall_overrides.c.starts_at < ends_at,
             oncall_overrides.c.ends_at > starts_at,
         )

@@ -177,6 +177,7 @@ oncall_overrides = Table(
     Column("ends_at", UTCDateTime, nullable=False),
     Column("created_by", String(255), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("layer", String(255)),  # one layer only; none: the whole schedule
 )
 
 # Post-incident reviews: one per incident, written by people after it is resolved.

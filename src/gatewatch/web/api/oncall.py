@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gatewatch.model import Override
 from gatewatch.oncall.rotation import OnCallWindow
@@ -35,6 +35,9 @@ class OverrideIn(BaseModel):
     person: SafeText
     start: Moment
     end: Moment
+    layer: SafeText | None = Field(
+        default=None, description="a named layer: replace that layer's person only"
+    )
 
 
 class OverrideOut(BaseModel):
@@ -44,6 +47,7 @@ class OverrideOut(BaseModel):
     start: datetime
     end: datetime
     created_by: str
+    layer: str | None
 
     @classmethod
     def of(cls, override: Override) -> "OverrideOut":
@@ -54,6 +58,7 @@ class OverrideOut(BaseModel):
             start=override.starts_at,
             end=override.ends_at,
             created_by=override.created_by,
+            layer=override.layer,
         )
 
 
@@ -100,7 +105,9 @@ def list_overrides(oncall: OnCallDep, schedule_id: str, _caller: Reader) -> list
 def add_override(
     oncall: OnCallDep, schedule_id: str, body: OverrideIn, caller: Responder
 ) -> OverrideOut:
-    override = oncall.add_override(schedule_id, body.person, body.start, body.end, caller.name)
+    override = oncall.add_override(
+        schedule_id, body.person, body.start, body.end, caller.name, body.layer
+    )
     return OverrideOut.of(override)
 
 
