@@ -5,8 +5,6 @@ replica may look and the outbox keeps one."""
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection
-
 from gatewatch.config.oncall import PersonConfig, ScheduleConfig
 from gatewatch.model import Override
 from gatewatch.notify.message import Kind, Message
@@ -37,17 +35,18 @@ class HandoffAnnouncer:
         if not self._schedules:
             return 0
         now = self._runtime.clock.now()
+        # Reads first: most passes find nothing new and take no write lock.
         with read_transaction(self._runtime.database) as connection:
             overrides: list[Override] = list_overrides(connection, ending_after=now)
-        rows = [self._row(on_call_window(s, overrides, now), s) for s in self._schedules]
-
-        def queue(connection: Connection) -> int:
+            rows = [self._row(on_call_window(s, overrides, now), s) for s in self._schedules]
             known = outbox.known_keys(connection, (str(row["dedup_key"]) for row in rows))
-            fresh = [row for row in rows if row["dedup_key"] not in known]
-            outbox.enqueue(connection, fresh, now)
-            return len(fresh)
-
-        return run_transaction(self._runtime.database, queue)
+        fresh = [row for row in rows if row["dedup_key"] not in known]
+        if fresh:
+            # Another replica may queue the same change meanwhile: the dedup key keeps one.
+            run_transaction(
+                self._runtime.database, lambda connection: outbox.enqueue(connection, fresh, now)
+            )
+        return len(fresh)
 
     def _row(self, window: OnCallWindow, schedule: ScheduleConfig) -> dict[str, object]:
         names = ", ".join(self._names.get(p, p) for p in window.people) or "nobody"

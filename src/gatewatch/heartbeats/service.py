@@ -20,7 +20,7 @@ from gatewatch.matchers import match_all
 from gatewatch.model import Alert, AlertBatch, AlertStatus, fingerprint
 from gatewatch.runtime import Runtime
 from gatewatch.store import heartbeats as heartbeat_store
-from gatewatch.store.database import run_transaction
+from gatewatch.store.database import read_transaction, run_transaction
 
 MISSED = "HeartbeatMissed"
 SOURCE = "heartbeat"
@@ -65,11 +65,15 @@ class Heartbeats:
         now = self._runtime.clock.now()
         database = self._runtime.database
 
-        def states(connection: Connection) -> dict[str, heartbeat_store.HeartbeatState]:
-            heartbeat_store.ensure(connection, (c.name for c in self._configs), now)
-            return heartbeat_store.load(connection)
+        with read_transaction(database) as connection:
+            known = heartbeat_store.load(connection)
+        if any(config.name not in known for config in self._configs):
 
-        known = run_transaction(database, states)
+            def states(connection: Connection) -> dict[str, heartbeat_store.HeartbeatState]:
+                heartbeat_store.ensure(connection, (c.name for c in self._configs), now)
+                return heartbeat_store.load(connection)
+
+            known = run_transaction(database, states)
         changed = 0
         for config in self._configs:
             state = known[config.name]

@@ -125,6 +125,9 @@ class Incidents:
         """Resolve pushed alerts whose endsAt passed without a refresh, as Alertmanager does
         (Prometheus re-sends firing alerts with a moving endsAt; if it dies, they expire)."""
         now = self._runtime.clock.now()
+        with read_transaction(self._runtime.database) as connection:
+            if not alert_store.any_expired(connection, now, prometheus_push.SOURCE):
+                return 0
         closed: list[Incident] = []
 
         def work(connection: Connection) -> IngestResult:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, bindparam, func, insert, select, update
 
 from gatewatch.model import AlertStatus, StoredAlert
 from gatewatch.store.tables import alerts
@@ -85,6 +85,21 @@ def get_alert(connection: Connection, fingerprint: str) -> StoredAlert | None:
     return alert_from_row(row) if row is not None else None
 
 
+def _expired(now: datetime, source: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        alerts.c.status == AlertStatus.FIRING.value,
+        alerts.c.source == source,
+        alerts.c.ends_at.is_not(None),
+        alerts.c.ends_at <= now,
+    )
+
+
+def any_expired(connection: Connection, now: datetime, source: str) -> bool:
+    """Whether any alert is due to expire: a read, so the common answer (no) takes no lock."""
+    query = select(alerts.c.fingerprint).where(*_expired(now, source)).limit(1)
+    return connection.execute(query).first() is not None
+
+
 def expired_alerts(
     connection: Connection, now: datetime, source: str, limit: int
 ) -> list[StoredAlert]:
@@ -92,12 +107,7 @@ def expired_alerts(
     transaction (a refresh arriving meanwhile waits, then finds them resolved or not)."""
     query = (
         select(alerts)
-        .where(
-            alerts.c.status == AlertStatus.FIRING.value,
-            alerts.c.source == source,
-            alerts.c.ends_at.is_not(None),
-            alerts.c.ends_at <= now,
-        )
+        .where(*_expired(now, source))
         .order_by(alerts.c.ends_at, alerts.c.fingerprint)
         .limit(limit)
         .with_for_update(skip_locked=True)
