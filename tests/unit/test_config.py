@@ -99,3 +99,23 @@ def test_invalid_yaml_names_the_line() -> None:
 def test_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yml", {})
+
+
+def test_manual_steps_and_monthly_shifts_are_checked_with_lines() -> None:
+    shift = """people: [{id: alice}]
+schedules:
+  - id: monthly
+    layers: [{rotation: [alice], shift: 0mo, handoff: "2026-01-31T09:00:00"}]
+"""
+    assert _issues(shift) == [
+        "gw.yml:4: schedules[0].layers[0].shift: a shift of months must be 1mo to 120mo"
+    ]
+    manual = """policies:
+  remind-p2:
+    manual_steps:
+      - targets: ["schedule:im-secondary"]
+"""
+    assert _issues(manual) == [
+        "gw.yml:4: policies.remind-p2.manual_steps[0].targets: unknown schedule "
+        "'im-secondary' in 'schedule:im-secondary'"
+    ]

@@ -49,6 +49,13 @@ class EscalationStep(ConfigModel):
     targets: list[TargetField] = Field(min_length=1)
 
 
+class ManualStep(ConfigModel):
+    """Who is paged when a responder escalates by hand once the timed steps are used up
+    (P2's "manual escalation"): never on a timer."""
+
+    targets: list[TargetField] = Field(min_length=1)
+
+
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
 
@@ -106,6 +113,10 @@ class PolicyConfig(ConfigModel):
         description="page only within these hours: outside, the first page waits for them",
     )
     steps: list[EscalationStep] = []
+    manual_steps: list[ManualStep] = Field(
+        default=[],
+        description="paged in order, one per 'escalate now', after the timed steps",
+    )
     repeat: int = Field(default=0, ge=0, le=20, description="Run all steps again N times")
     repeat_interval: Duration = Field(
         default=timedelta(minutes=15), description="Pause after the last step before a repeat"

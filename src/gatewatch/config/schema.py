@@ -12,7 +12,7 @@ from gatewatch.config.auth import AuthConfig
 from gatewatch.config.base import ConfigModel
 from gatewatch.config.channels import ChannelConfig, DeliveryConfig
 from gatewatch.config.oncall import PersonConfig, ScheduleConfig
-from gatewatch.config.policies import PolicyConfig, SchedulerConfig
+from gatewatch.config.policies import PolicyConfig, SchedulerConfig, Target
 from gatewatch.durations import Duration
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matcher
 
@@ -266,13 +266,18 @@ class GatewatchConfig(ConfigModel):
                         where: PathKey = ("schedules", index, "layers", layer_index, "rotation")
                         errors.append((where, f"unknown person {person!r}"))
         for name, policy in self.policies.items():
-            for step_index, step in enumerate(policy.steps):
-                for target in step.targets:
-                    if target.id not in known[target.kind]:
-                        where = ("policies", name, "steps", step_index, "targets")
-                        errors.append(
-                            (where, f"unknown {target.kind} {target.id!r} in {str(target)!r}")
-                        )
+            sections: tuple[tuple[str, list[list[Target]]], ...] = (
+                ("steps", [step.targets for step in policy.steps]),
+                ("manual_steps", [step.targets for step in policy.manual_steps]),
+            )
+            for section, steps in sections:
+                for step_index, targets in enumerate(steps):
+                    for target in targets:
+                        if target.id not in known[target.kind]:
+                            where = ("policies", name, section, step_index, "targets")
+                            errors.append(
+                                (where, f"unknown {target.kind} {target.id!r} in {str(target)!r}")
+                            )
         if self.channels:
             for index, level in enumerate(self.severities):
                 for channel in level.channels:

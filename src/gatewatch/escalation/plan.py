@@ -23,11 +23,16 @@ class PlanStep(_Frozen):
     targets: list[TargetField]
 
 
+class ManualPlanStep(_Frozen):
+    targets: list[TargetField]
+
+
 class EscalationPlan(_Frozen):
     """Plans stored before versioning had no `version` key; they read as version 1."""
 
     version: int = PLAN_VERSION
     steps: list[PlanStep] = []
+    manual_steps: list[ManualPlanStep] = []
     repeat: int = 0
     repeat_interval: float = 0
     ack_timeout: float | None = None
@@ -73,6 +78,10 @@ def freeze_plan(
         steps=[
             PlanStep(after=step.after.total_seconds(), targets=list(step.targets))
             for step in (policy.steps if policy else [])
+        ],
+        manual_steps=[
+            ManualPlanStep(targets=list(step.targets))
+            for step in (policy.manual_steps if policy else [])
         ],
         repeat=policy.repeat if policy else 0,
         repeat_interval=policy.repeat_interval.total_seconds() if policy else 0,

@@ -2,7 +2,7 @@
 that causes it: the plan is frozen at open, steps, ack time-outs and reminders are timer
 rows, pages are outbox rows. Nothing here sleeps or sends."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -20,14 +20,14 @@ from gatewatch.escalation.plan import (
 )
 from gatewatch.escalation.steps import (
     ACK_TIMEOUT,
+    MANUAL,
     NOTIFY,
     REMINDER,
     STEP,
     StepPager,
-    missed,
 )
-from gatewatch.incidents.lifecycle import retrigger
-from gatewatch.incidents.timeline import SYSTEM_ACTOR, record
+from gatewatch.escalation.timers import EscalationTimers
+from gatewatch.incidents.timeline import record
 from gatewatch.model import Incident, IncidentStatus
 from gatewatch.notify.compose import NotificationComposer
 from gatewatch.notify.message import Kind
@@ -38,21 +38,8 @@ from gatewatch.store.database import read_transaction, run_transaction
 from gatewatch.store.incidents import get_incident
 from gatewatch.timestamps import format_utc
 
-# PagerDuty pages whoever its own service says; a reminder must not page again.
-NO_REMINDERS = ("pagerduty",)
 # Automated actions are started and reverted by `gatewatch.actions`, not followed up here.
 NOT_FOLLOWED_UP = ("action",)
-TIMER_BATCH = 50
-# Longer than this between two timer passes is downtime, not a busy loop.
-RESUME_AFTER = timedelta(seconds=5)
-
-TimerHandler = Callable[[Connection, timer_store.Timer, Incident, IncidentPlan, datetime], str]
-
-
-def _load(connection: Connection, incident_id: int) -> Incident:
-    incident = get_incident(connection, incident_id)
-    assert incident is not None, f"incident {incident_id} vanished"
-    return incident
 
 
 class Escalation:
@@ -69,14 +56,7 @@ class Escalation:
         self._levels = {level.name: level for level in severities}
         self._composer = composer
         self._pager = StepPager(composer, {s.id: s for s in schedules})
-        self._last_pass: datetime | None = None
-        self._resumed_at: datetime | None = None
-        self._handlers: dict[str, TimerHandler] = {
-            STEP: self._run_step,
-            ACK_TIMEOUT: self._run_ack_timeout,
-            REMINDER: self._run_reminder,
-            NOTIFY: self._run_notify,
-        }
+        self._timers = EscalationTimers(runtime, composer, self._pager)
 
     # -- incident changes (called inside the change's transaction) ------------------------
 
@@ -107,16 +87,7 @@ class Escalation:
         elif opens > now:
             timer_store.add_timer(connection, incident.id, NOTIFY, opens, now)
         else:
-            self._notify_channels(connection, incident, plan.channels, now)
-
-    def _notify_channels(
-        self, connection: Connection, incident: Incident, channels: list[str], now: datetime
-    ) -> None:
-        """A policy without steps: the severity's channels hear of the incident, no one paged."""
-        message = self._composer.message(connection, incident, Kind.TRIGGER)
-        self._composer.broadcast(
-            connection, incident, channels, message, now, key=f"{incident.id}:open"
-        )
+            self._pager.notify_channels(connection, incident, plan.channels, now)
 
     def incident_acknowledged(
         self, connection: Connection, incident: Incident, actor: str, now: datetime
@@ -228,124 +199,7 @@ class Escalation:
 
     def run_due_timers(self) -> int:
         """Run the timers due now in one transaction; the background loop calls this."""
-        now = self._runtime.clock.now()
-        # A pass after a gap (start-up, a pause, the database unreachable) resumes: timers
-        # that fell due before it were missed, not merely late.
-        if self._last_pass is None or now - self._last_pass > RESUME_AFTER:
-            self._resumed_at = now
-        ran = run_transaction(
-            self._runtime.database, lambda connection: self._run_due(connection, now)
-        )
-        self._last_pass = now  # only a pass that reached the database counts
-        for timer in ran:
-            self._runtime.metrics.timer_lateness.observe((now - timer.due_at).total_seconds())
-        return len(ran)
-
-    def _run_due(self, connection: Connection, now: datetime) -> list[timer_store.Timer]:
-        claimed = timer_store.claim_due(connection, now, TIMER_BATCH)
-        for timer in claimed:
-            incident = _load(connection, timer.incident_id)
-            frozen = load_plan(connection, incident.id)
-            assert frozen is not None, f"incident {incident.id} has timers but no plan"
-            handler = self._handlers.get(timer.kind)
-            outcome = (
-                handler(connection, timer, incident, frozen, now)
-                if handler is not None
-                else f"skipped: unknown timer kind {timer.kind}"
-            )
-            status = timer_store.DONE if outcome.startswith("done") else timer_store.CANCELLED
-            timer_store.finish(connection, timer.id, status, outcome, now)
-        return claimed
-
-    def _run_step(
-        self,
-        connection: Connection,
-        timer: timer_store.Timer,
-        incident: Incident,
-        frozen: IncidentPlan,
-        now: datetime,
-    ) -> str:
-        step = timer.step
-        if incident.status is not IncidentStatus.TRIGGERED:
-            reason = f"skipped: incident {incident.status.value}"
-            number = step + 1 if step is not None else "?"
-            record(connection, incident.id, now, "step_skipped", f"Step {number} {reason}")
-            return reason
-        assert step is not None
-        plan, started_at = frozen.plan, frozen.started_at
-        # Compared as computed from the plan, so the step that is due now is never its own
-        # "later step".
-        own_due = plan.step_due(started_at, step, timer.cycle)
-        if missed(own_due, plan.latest_due(started_at, now), self._resumed_at):
-            return self._pager.skip(
-                connection, incident, plan, started_at, step, timer.cycle, now, self._resumed_at
-            )
-        self._pager.page(connection, incident, plan, started_at, step, timer.cycle, now)
-        return "done"
-
-    def _run_ack_timeout(
-        self,
-        connection: Connection,
-        timer: timer_store.Timer,
-        incident: Incident,
-        frozen: IncidentPlan,
-        now: datetime,
-    ) -> str:
-        if incident.status is not IncidentStatus.ACKNOWLEDGED:
-            return f"skipped: incident {incident.status.value}"
-        minutes = round((frozen.plan.ack_timeout or 0) / 60, 1)
-        retriggered = retrigger(
-            connection,
-            incident.id,
-            SYSTEM_ACTOR,
-            f"Acknowledgement timed out after {minutes:g} min; triggered again",
-            now,
-        )
-        timer_store.restart_plan(connection, incident.id, now)
-        if frozen.plan.steps:
-            self._pager.schedule_cycle(connection, retriggered, frozen.plan, now, 0, now)
-        return "done: retriggered"
-
-    def _run_notify(
-        self,
-        connection: Connection,
-        timer: timer_store.Timer,
-        incident: Incident,
-        frozen: IncidentPlan,
-        now: datetime,
-    ) -> str:
-        if incident.status is IncidentStatus.RESOLVED:
-            return "skipped: incident resolved"
-        self._notify_channels(connection, incident, frozen.plan.channels, now)
-        return "done"
-
-    def _run_reminder(
-        self,
-        connection: Connection,
-        timer: timer_store.Timer,
-        incident: Incident,
-        frozen: IncidentPlan,
-        now: datetime,
-    ) -> str:
-        if incident.status is IncidentStatus.RESOLVED:
-            return "skipped: incident resolved"
-        plan = frozen.plan
-        channels = [c for c in plan.channels if self._composer.channel_type(c) not in NO_REMINDERS]
-        message = self._composer.message(connection, incident, Kind.REMINDER)
-        key = f"{incident.id}:reminder:{timer.id}"
-        self._composer.broadcast(connection, incident, channels, message, now, key=key)
-        record(
-            connection,
-            incident.id,
-            now,
-            "reminder",
-            f"Reminder sent: unresolved after "
-            f"{(now - incident.triggered_at).total_seconds() / 60:.0f} min "
-            "(escalate by hand if needed)",
-        )
-        due = now + timedelta(seconds=plan.reminder_after or 0)
-        timer_store.add_timer(connection, incident.id, REMINDER, due, now)
-        return "done"
+        return self._timers.run_due()
 
     def escalate_now(self, incident_id: int, actor: str) -> int:
         """Page the next step of the incident's plan at once (a responder asks for help, or
@@ -362,30 +216,74 @@ class Escalation:
                 )
             frozen = load_plan(connection, incident_id)
             timer = timer_store.next_pending(connection, incident_id, STEP)
-            if frozen is None or not frozen.plan.steps or timer is None or timer.step is None:
-                raise Conflict(
-                    f"incident {incident_id} has no further step to escalate to",
-                    hint="its policy has no (more) steps; page someone with an override",
-                )
-            self._pager.page(
-                connection, incident, frozen.plan, frozen.started_at, timer.step, timer.cycle, now
+            if frozen is not None and timer is not None and timer.step is not None:
+                return self._escalate_to_step(connection, incident, frozen, timer, actor, now)
+            if frozen is not None:
+                manual = timer_store.count_of_kind(connection, incident_id, MANUAL)
+                if manual < len(frozen.plan.manual_steps):
+                    return self._escalate_to_manual(
+                        connection, incident, frozen, manual, actor, now
+                    )
+            raise Conflict(
+                f"incident {incident_id} has no further step to escalate to",
+                hint="its policy has no more steps or manual_steps; page someone with an override",
             )
-            timer_store.finish(
-                connection, timer.id, timer_store.DONE, f"done: escalated by {actor}", now
-            )
-            record(
-                connection,
-                incident_id,
-                now,
-                "escalated",
-                f"Escalated by {actor}: step {timer.step + 1} paged now",
-                step=timer.step,
-            )
-            return timer.step + 1
 
         step = run_transaction(self._runtime.database, work)
         self._runtime.dispatcher_wakeup()
         return step
+
+    def _escalate_to_step(
+        self,
+        connection: Connection,
+        incident: Incident,
+        frozen: IncidentPlan,
+        timer: timer_store.Timer,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Page the next timed step now; its own timer then does not page again."""
+        assert timer.step is not None
+        self._pager.page(
+            connection, incident, frozen.plan, frozen.started_at, timer.step, timer.cycle, now
+        )
+        timer_store.finish(
+            connection, timer.id, timer_store.DONE, f"done: escalated by {actor}", now
+        )
+        record(
+            connection,
+            incident.id,
+            now,
+            "escalated",
+            f"Escalated by {actor}: step {timer.step + 1} paged now",
+            step=timer.step,
+        )
+        return timer.step + 1
+
+    def _escalate_to_manual(
+        self,
+        connection: Connection,
+        incident: Incident,
+        frozen: IncidentPlan,
+        index: int,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        """Page the next manual step: the timed steps are used up (or there are none)."""
+        self._pager.page_manual(connection, incident, frozen.plan, index, now)
+        number = len(frozen.plan.steps) + index
+        timer_store.record_done(
+            connection, incident.id, MANUAL, number, f"done: escalated by {actor}", now
+        )
+        record(
+            connection,
+            incident.id,
+            now,
+            "escalated",
+            f"Escalated by {actor}: manual step {index + 1} paged now",
+            step=number,
+        )
+        return number + 1
 
     # -- reading --------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from gatewatch.config.oncall import ScheduleConfig
+from gatewatch.config.policies import Target
 from gatewatch.escalation.plan import EscalationPlan
 from gatewatch.escalation.targets import Audience, resolve_targets
 from gatewatch.incidents.timeline import record
@@ -17,6 +18,7 @@ from gatewatch.store import outbox
 from gatewatch.store import timers as timer_store
 
 STEP, ACK_TIMEOUT, REMINDER = "step", "ack_timeout", "reminder"
+MANUAL = "manual"  # a manual step paged by "escalate now": recorded done, never due
 NOTIFY = "notify"  # a policy without steps, held for business hours: tell the channels then
 
 
@@ -32,6 +34,15 @@ class StepPager:
     ) -> None:
         self._composer = composer
         self._schedules = schedules
+
+    def notify_channels(
+        self, connection: Connection, incident: Incident, channels: list[str], now: datetime
+    ) -> None:
+        """A policy without steps: the severity's channels hear of the incident, no one paged."""
+        message = self._composer.message(connection, incident, Kind.TRIGGER)
+        self._composer.broadcast(
+            connection, incident, channels, message, now, key=f"{incident.id}:open"
+        )
 
     def schedule_cycle(
         self,
@@ -105,8 +116,9 @@ class StepPager:
         """Page the step's people through the plan's channels and its direct channels."""
         # The round (started_at) keeps a re-triggered escalation from colliding with the first.
         round_key = f"{incident.id}:{started_at.timestamp()}:{cycle}:{step}"
+        targets = plan.steps[step].targets
         audience = self._send(
-            connection, incident, plan, step, plan.channels, round_key, now, direct=True
+            connection, incident, targets, step, plan.channels, round_key, now, direct=True
         )
         total = len(plan.steps)
         via = ", ".join(plan.channels) or "no channel"
@@ -137,16 +149,50 @@ class StepPager:
         """Page a step's people again through `channels` only (a severity that adds
         channels); returns who was paged, for the timeline."""
         round_key = f"{incident.id}:{incident.severity}:{step}"
+        targets = plan.steps[step].targets
         audience = self._send(
-            connection, incident, plan, step, channels, round_key, now, direct=False
+            connection, incident, targets, step, channels, round_key, now, direct=False
         )
         return audience.described
+
+    def page_manual(
+        self,
+        connection: Connection,
+        incident: Incident,
+        plan: EscalationPlan,
+        index: int,
+        now: datetime,
+    ) -> None:
+        """Page the plan's manual step `index`: a responder escalated past the timed steps."""
+        number = len(plan.steps) + index  # numbered after the timed steps, as people read it
+        audience = self._send(
+            connection,
+            incident,
+            plan.manual_steps[index].targets,
+            number,
+            plan.channels,
+            f"{incident.id}:manual:{index}",
+            now,
+            direct=True,
+        )
+        via = ", ".join(plan.channels) or "no channel"
+        record(
+            connection,
+            incident.id,
+            now,
+            "paged",
+            f"Manual step {index + 1} of {len(plan.manual_steps)}: "
+            f"paged {'; '.join(audience.described)} via {via}",
+            step=number,
+            people=audience.people,
+            channels=plan.channels + audience.channels,
+        )
 
     def _send(
         self,
         connection: Connection,
         incident: Incident,
-        plan: EscalationPlan,
+        targets: list[Target],
         step: int,
         channels: list[str],
         round_key: str,
@@ -155,7 +201,7 @@ class StepPager:
     ) -> Audience:
         """Queue the step's pages: its people through `channels`, and (with `direct`) the
         channels it names as targets."""
-        audience = resolve_targets(connection, plan.steps[step].targets, self._schedules, now)
+        audience = resolve_targets(connection, targets, self._schedules, now)
         base = self._composer.message(connection, incident, Kind.TRIGGER, step=step)
         rows = [
             self._composer.row(

@@ -117,6 +117,39 @@ def add_timer(
     add_timers(connection, incident_id, [TimerSpec(kind, due_at, step, cycle)], now)
 
 
+def record_done(
+    connection: Connection,
+    incident_id: int,
+    kind: str,
+    step: int,
+    outcome: str,
+    now: datetime,
+) -> None:
+    """A step done at once, with no timer before it (a manual step paged by hand)."""
+    connection.execute(
+        insert(timers).values(
+            incident_id=incident_id,
+            kind=kind,
+            step=step,
+            cycle=0,
+            due_at=now,
+            status=DONE,
+            outcome=outcome,
+            created_at=now,
+            done_at=now,
+        )
+    )
+
+
+def count_of_kind(connection: Connection, incident_id: int, kind: str) -> int:
+    query = (
+        select(func.count())
+        .select_from(timers)
+        .where(timers.c.incident_id == incident_id, timers.c.kind == kind)
+    )
+    return int(connection.execute(query).scalar_one())
+
+
 def claim_due(connection: Connection, now: datetime, limit: int) -> list[Timer]:
     """Due timers, locked for this transaction; a second process skips them (SKIP LOCKED)."""
     query = (

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from gatewatch.config.policies import Target
 from gatewatch.escalation.plan import IncidentPlan
-from gatewatch.escalation.steps import STEP
+from gatewatch.escalation.steps import MANUAL, STEP
 from gatewatch.store.timers import CANCELLED, DONE, TimerState
 from gatewatch.timestamps import format_utc
 
@@ -56,5 +56,17 @@ def escalation_steps(
             targets = ", ".join(_target(display_name, t) for t in step.targets)
             views.append(
                 StepView(f"step {index + 1}{repeat} at {format_utc(due)}", targets, state, text)
+            )
+    manual = {t.step: t for t in timers if t.kind == MANUAL}
+    for index, manual_step in enumerate(frozen.plan.manual_steps):
+        timer = manual.get(len(steps) + index)
+        targets = ", ".join(_target(display_name, t) for t in manual_step.targets)
+        if timer is not None:
+            views.append(
+                StepView(f"manual step {index + 1}", targets, "done", timer.outcome or "paged")
+            )
+        else:
+            views.append(
+                StepView(f"manual step {index + 1}", targets, "later", "on 'Escalate now'")
             )
     return views
