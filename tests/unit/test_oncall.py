@@ -97,3 +97,27 @@ def test_same_person_twice_in_a_row_is_not_a_change() -> None:
     schedule = _schedule(rotation=["alice", "alice", "bob"])
     window = on_call_window(schedule, [], _utc("2026-03-01T10:00:00"))
     assert (window.next_people, window.until) == (["bob"], _utc("2026-03-03T08:00:00"))
+
+
+def test_monthly_rotation_hands_off_on_the_same_day_or_the_last_of_a_shorter_month() -> None:
+    schedule = _schedule(shift="1mo", handoff="2026-01-31T09:00:00")
+    # 09:00 Berlin is 08:00 UTC in winter and 07:00 UTC in summer.
+    assert people_on_call(schedule, [], _utc("2026-01-31T07:59:59"))[0] == ["carol"]
+    assert people_on_call(schedule, [], _utc("2026-01-31T08:00:00"))[0] == ["alice"]
+    assert people_on_call(schedule, [], _utc("2026-02-28T07:59:59"))[0] == ["alice"]
+    assert people_on_call(schedule, [], _utc("2026-02-28T08:00:00"))[0] == ["bob"]
+    assert people_on_call(schedule, [], _utc("2026-03-31T07:00:00"))[0] == ["carol"]
+    assert people_on_call(schedule, [], _utc("2026-04-30T07:00:00"))[0] == ["alice"]
+    window = on_call_window(schedule, [], _utc("2026-03-01T00:00:00"))
+    assert (window.people, window.until, window.next_people) == (
+        ["bob"],
+        _utc("2026-03-31T07:00:00"),
+        ["carol"],
+    )
+
+
+def test_quarterly_rotation_counts_months_across_years() -> None:
+    schedule = _schedule(shift="3mo", handoff="2026-11-15T09:00:00")
+    assert people_on_call(schedule, [], _utc("2027-02-15T07:59:59"))[0] == ["alice"]
+    assert people_on_call(schedule, [], _utc("2027-02-15T08:00:00"))[0] == ["bob"]
+    assert people_on_call(schedule, [], _utc("2026-08-15T08:00:00"))[0] == ["carol"]

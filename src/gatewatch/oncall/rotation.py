@@ -5,10 +5,11 @@ replaces the whole schedule's on-call set for its window, or, given a layer, tha
 person only.
 """
 
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime
 
-from gatewatch.config.oncall import LayerConfig, ScheduleConfig
+from gatewatch.config.oncall import LayerConfig, Months, ScheduleConfig
 from gatewatch.model import Override
 
 
@@ -31,13 +32,33 @@ class OnCallWindow:
     overridden: bool
 
 
+def add_months(start: datetime, months: int) -> datetime:
+    """`start` moved by calendar months, the day clamped to the target month's length."""
+    total = start.month - 1 + months
+    year, month = start.year + total // 12, total % 12 + 1
+    return start.replace(year=year, month=month, day=min(start.day, monthrange(year, month)[1]))
+
+
+def _shift_bounds(layer: LayerConfig, local: datetime) -> tuple[int, datetime, datetime]:
+    """The index of the turn containing `local` (naive wall-clock time), its start and end."""
+    if not isinstance(layer.shift, Months):
+        index = (local - layer.handoff) // layer.shift
+        start = layer.handoff + index * layer.shift
+        return index, start, start + layer.shift
+    size, handoff = layer.shift.count, layer.handoff
+    index = ((local.year - handoff.year) * 12 + local.month - handoff.month) // size
+    while add_months(handoff, index * size) > local:
+        index -= 1
+    while add_months(handoff, (index + 1) * size) <= local:
+        index += 1
+    return index, add_months(handoff, index * size), add_months(handoff, (index + 1) * size)
+
+
 def layer_shift(layer: LayerConfig, schedule: ScheduleConfig, at: datetime) -> Shift:
     """The shift of `layer` that contains `at`; hand-offs fall on the same wall-clock time."""
     zone = schedule.zone
     local = at.astimezone(zone).replace(tzinfo=None)
-    index = (local - layer.handoff) // layer.shift
-    start_local = layer.handoff + index * layer.shift
-    end_local = start_local + layer.shift
+    index, start_local, end_local = _shift_bounds(layer, local)
     return Shift(
         person_id=layer.rotation[index % len(layer.rotation)],
         starts_at=start_local.replace(tzinfo=zone),
