@@ -1,6 +1,8 @@
-"""A clock the test moves by hand."""
+"""Clocks a test moves by hand: in-process, or a server's through its --clock-file."""
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 
 class ManualClock:
@@ -12,3 +14,17 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self.current += delta
+
+
+class ClockFile:
+    """The file `gatewatch serve --clock-file` reads its time from; replaced whole, so the
+    server never reads half a moment."""
+
+    def __init__(self, path: Path, start: datetime) -> None:
+        self.path = path
+        self.set(start)
+
+    def set(self, moment: datetime) -> None:
+        scratch = self.path.with_suffix(".new")
+        scratch.write_text(moment.isoformat())
+        os.replace(scratch, self.path)

@@ -74,12 +74,16 @@ class GatewatchProcess(LoopbackProcess):
     log_name = "gatewatch.log"
     ready_path = "/readyz"
 
-    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
+    def __init__(
+        self, workdir: Path, config: dict[str, Any], clock_file: Path | None = None
+    ) -> None:
         super().__init__(workdir)
         self.config_path = workdir / "gatewatch.yml"
         self.config_path.write_text(yaml.safe_dump({**config, "listen": f"127.0.0.1:{self.port}"}))
+        self.clock_file = clock_file
 
     def command(self) -> list[str]:
+        clock = ["--clock-file", str(self.clock_file)] if self.clock_file is not None else []
         return [
             sys.executable,
             "-m",
@@ -89,6 +93,7 @@ class GatewatchProcess(LoopbackProcess):
             str(self.config_path),
             "--log-level",
             "warning",
+            *clock,
         ]
 
 

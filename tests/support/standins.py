@@ -1,6 +1,7 @@
 """Local stand-ins for Slack and PagerDuty that enforce the vendors' documented contracts,
 plus a webhook sink and a real SMTP server (aiosmtpd). Each records what it accepted."""
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -43,6 +44,7 @@ class HttpStandIn:
         self.url = f"http://127.0.0.1:{self.port}{path}"
         self.received: list[dict[str, Any]] = []
         self.rejected: list[tuple[dict[str, Any], list[str]]] = []
+        self.failed: list[dict[str, Any]] = []  # requests answered with an injected failure
         self.plan = FailurePlan()
         self._lock = threading.Lock()
         self._handler = handler
@@ -56,11 +58,11 @@ class HttpStandIn:
         with self._lock:
             failure = self.plan.statuses.pop(0) if self.plan.statuses else None
         if self.plan.delay:
-            import asyncio
-
             await asyncio.sleep(self.plan.delay)
         if failure is not None:
-            headers = {"Retry-After": self.plan.retry_after} if failure == 429 else {}
+            with self._lock:
+                self.failed.append({"body": await request.body(), "at": time.time()})
+            headers = {"Retry-After": self.plan.retry_after} if failure in (429, 503) else {}
             return PlainTextResponse("failure injected", status_code=failure, headers=headers)
         response: Response = await self._handler(request)
         return response

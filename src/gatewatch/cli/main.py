@@ -22,7 +22,7 @@ from gatewatch.cli.rules import (
     slo_app,
 )
 from gatewatch.cli.stack import compose, standins, up
-from gatewatch.clock import SystemClock
+from gatewatch.clock import Clock, FileClock, SystemClock
 from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
 from gatewatch.wiring.server import build_app, with_bootstrap_token
@@ -63,6 +63,15 @@ def serve(
         str | None, typer.Option(help="host:port, overrides the config", callback=_listen)
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+    clock_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="rehearsals only: read the time from this file (an ISO-8601 moment, "
+            "running on from when the file is written) instead of the system clock",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run gatewatch: ingest, incidents, escalation, delivery, the API and the console."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
@@ -71,7 +80,8 @@ def serve(
         if listen is not None:
             settings = settings.model_copy(update={"listen": listen})
         settings = with_bootstrap_token(settings)
-        application = build_app(settings, SystemClock())
+        clock: Clock = FileClock(clock_file) if clock_file is not None else SystemClock()
+        application = build_app(settings, clock)
     except GatewatchError as exc:
         fail(exc)
     uvicorn.run(
