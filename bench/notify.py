@@ -2,8 +2,8 @@
 
 1 000 alerts, each its own incident (and its own Alertmanager group), are pushed at once
 to gatewatch and to a real Alertmanager; both deliver a webhook to the same local sink.
-gatewatch's policy then has ten more steps per incident, so 10 000 escalation timers are
-pending at once; their lateness (ran minus due) is read from the store afterwards.
+gatewatch's policy then has ten more steps per incident, due 20-29 s later, so 10 000
+escalation timers are pending at once; their lateness (ran minus due) is read afterwards.
 Run with `.venv/bin/python -m bench.notify`.
 """
 
@@ -132,7 +132,7 @@ def gatewatch_config(workdir: Path, sink_url: str) -> dict[str, Any]:
         "policies": {
             "bench": {
                 "steps": [{"after": "0s", "targets": ["person:alice"]}]
-                + [{"after": f"{15 + n}s", "targets": ["person:alice"]} for n in range(STEPS)]
+                + [{"after": f"{20 + n}s", "targets": ["person:alice"]} for n in range(STEPS)]
             }
         },
         "routes": [
@@ -145,8 +145,9 @@ def gatewatch_config(workdir: Path, sink_url: str) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--incidents", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=1000, help="alerts per request")
+    parser.add_argument("--batch", type=int, default=100, help="alerts per request")
     parser.add_argument("--out", type=Path, default=Path("bench/results/notify.json"))
+    parser.add_argument("--keep-log", type=Path, help="copy gatewatch's log here")
     args = parser.parse_args()
     sink = Sink()
     hook = sink.server.url
@@ -227,6 +228,8 @@ def main() -> None:
             gatewatch.stop()
             alertmanager.stop()
             sink.server.stop()
+            if args.keep_log:
+                args.keep_log.write_bytes(gatewatch.log.read_bytes())
 
     def latencies(sent: dict[str, float], arrived: dict[str, float]) -> list[float]:
         return [(arrived[key] - sent[key]) * 1000 for key in sent if key in arrived]

@@ -10,8 +10,9 @@ from gatewatch.metrics import Metrics
 
 
 class Wakeup:
-    """A nudge from any thread to a background loop: a commit that queued notifications sets
-    it, so the dispatcher does not wait out its poll interval. Unattached, it does nothing."""
+    """A nudge from any thread to a background loop: a commit that queued notifications (or
+    added timers) sets it, so the dispatcher (or the timer loop) does not sleep on. Unattached,
+    it does nothing."""
 
     def __init__(self) -> None:
         self._targets: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
@@ -33,3 +34,4 @@ class Runtime:
     clock: Clock
     metrics: Metrics
     dispatcher_wakeup: Wakeup = field(default_factory=Wakeup)
+    timers_wakeup: Wakeup = field(default_factory=Wakeup)

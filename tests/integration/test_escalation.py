@@ -382,3 +382,60 @@ def test_a_busy_loop_still_pages_steps_that_are_merely_late(
     clock.advance(timedelta(seconds=2.5))  # a slow pass: bob's and carol's steps both due
     engine.escalation.run_due_timers()
     assert _paged(engine.runtime.database) == ["alice", "bob", "carol"]
+
+
+# -- the batch pass: claim with a lease, then run in one transaction ----------------------
+
+
+def _step_statuses(database: Engine) -> list[tuple[int | None, str]]:
+    with database.connect() as connection:
+        query = select(timers.c.step, timers.c.status).where(timers.c.kind == "step")
+        return sorted((row.step, row.status) for row in connection.execute(query))
+
+
+def test_an_ack_between_claim_and_run_cancels_the_step(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_config(database_url, STEPS))
+    incident = _open(engine, clock)
+    clock.advance(timedelta(minutes=10))
+    claim = engine.escalation.timers.claim(clock.now())
+    assert [timer.step for timer in claim.timers] == [1]
+    engine.incidents.acknowledge(incident, "alice", None)
+    assert engine.escalation.timers.run(claim, clock.now()) == []
+    assert _paged(engine.runtime.database) == ["alice"]
+    assert _step_statuses(engine.runtime.database) == [(1, "cancelled"), (2, "cancelled")]
+
+
+def test_one_pass_runs_the_steps_of_many_incidents_once(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_config(database_url, STEPS))
+    for n in range(30):
+        _open(engine, clock, name=f"Down{n}")
+    clock.advance(timedelta(minutes=10))
+    assert engine.escalation.run_due_timers() == 30
+    assert engine.escalation.run_due_timers() == 0
+    paged = _paged(engine.runtime.database)
+    assert paged.count("alice") == 30 and paged.count("bob") == 30
+    with engine.runtime.database.connect() as connection:
+        keys = list(connection.execute(select(notifications.c.dedup_key)).scalars())
+    assert len(keys) == len(set(keys)) == 60
+
+
+def test_timers_claimed_by_a_pass_that_died_run_once_its_lease_is_over(
+    database_url: str, clock: ManualClock, make_engine: EngineFactory
+) -> None:
+    engine = make_engine(_config(database_url, STEPS))
+    _open(engine, clock)
+    clock.advance(timedelta(minutes=10))
+    abandoned = engine.escalation.timers.claim(clock.now())  # claimed, never run
+    assert len(abandoned.timers) == 1
+    assert engine.escalation.run_due_timers() == 0
+    assert engine.escalation.next_timer_due() is not None
+    clock.advance(engine.config.scheduler.claim_lease)
+    assert engine.escalation.run_due_timers() == 1
+    assert _paged(engine.runtime.database) == ["alice", "bob"]
+    # The dead pass's claim is spent: running it late does nothing twice.
+    assert engine.escalation.timers.run(abandoned, clock.now()) == []
+    assert _paged(engine.runtime.database) == ["alice", "bob"]

@@ -81,3 +81,12 @@ class DeliveryConfig(ConfigModel):
     backoff_max: Duration = timedelta(minutes=5)
     timeout: Duration = timedelta(seconds=10)
     poll_interval: Duration = timedelta(milliseconds=200)
+    in_flight_per_channel: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Sends under way at once to one channel (its throttle still applies)",
+    )
+    batch_size: int = Field(
+        default=200, ge=1, le=10_000, description="Most notifications one pass claims"
+    )

@@ -135,5 +135,15 @@ class PolicyConfig(ConfigModel):
 
 class SchedulerConfig(ConfigModel):
     poll_interval: Duration = Field(
-        default=timedelta(milliseconds=200), description="How often due timers are looked for"
+        default=timedelta(milliseconds=200),
+        description="Longest sleep between looks for due timers (the loop wakes earlier, at "
+        "the earliest due timer, or when a change adds one)",
+    )
+    claim_lease: Duration = Field(
+        default=timedelta(seconds=15),
+        description="How long timers claimed by a pass stay its own; a replica that dies "
+        "mid-pass leaves them to another after this",
+    )
+    batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Most timers one pass claims and runs"
     )

@@ -113,13 +113,20 @@ def update_plan(connection: Connection, incident_id: int, plan: EscalationPlan) 
     timer_store.update_plan(connection, incident_id, plan.model_dump(mode="json"))
 
 
-def load_plan(connection: Connection, incident_id: int) -> IncidentPlan | None:
-    stored = timer_store.load_plan(connection, incident_id)
-    if stored is None:
-        return None
+def _incident_plan(stored: timer_store.EscalationPlan) -> IncidentPlan:
     return IncidentPlan(
         stored.incident_id,
         stored.policy,
         EscalationPlan.model_validate(stored.plan),
         stored.started_at,
     )
+
+
+def load_plan(connection: Connection, incident_id: int) -> IncidentPlan | None:
+    stored = timer_store.load_plan(connection, incident_id)
+    return _incident_plan(stored) if stored is not None else None
+
+
+def load_plans(connection: Connection, incident_ids: list[int]) -> dict[int, IncidentPlan]:
+    stored = timer_store.load_plans(connection, incident_ids)
+    return {incident_id: _incident_plan(plan) for incident_id, plan in stored.items()}

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from gatewatch.config.oncall import ScheduleConfig
-from gatewatch.config.policies import PolicyConfig
+from gatewatch.config.policies import PolicyConfig, SchedulerConfig
 from gatewatch.config.schema import SeverityLevel
 from gatewatch.errors import Conflict, NotFound
 from gatewatch.escalation.plan import (
@@ -50,13 +50,14 @@ class Escalation:
         severities: Iterable[SeverityLevel],
         schedules: Iterable[ScheduleConfig],
         composer: NotificationComposer,
+        scheduler: SchedulerConfig,
     ) -> None:
         self._runtime = runtime
         self._policies = policies
         self._levels = {level.name: level for level in severities}
         self._composer = composer
         self._pager = StepPager(composer, {s.id: s for s in schedules})
-        self._timers = EscalationTimers(runtime, composer, self._pager)
+        self._timers = EscalationTimers(runtime, composer, self._pager, scheduler)
 
     # -- incident changes (called inside the change's transaction) ------------------------
 
@@ -198,8 +199,15 @@ class Escalation:
     # -- timers ---------------------------------------------------------------------------
 
     def run_due_timers(self) -> int:
-        """Run the timers due now in one transaction; the background loop calls this."""
+        """Claim the timers due now and run them; the background loop calls this."""
         return self._timers.run_due()
+
+    def next_timer_due(self) -> datetime | None:
+        return self._timers.next_due()
+
+    @property
+    def timers(self) -> EscalationTimers:
+        return self._timers
 
     def escalate_now(self, incident_id: int, actor: str) -> int:
         """Page the next step of the incident's plan at once (a responder asks for help, or

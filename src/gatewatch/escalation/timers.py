@@ -2,12 +2,15 @@
 notifications whose time has come, each claimed once (across replicas) and finished in the
 transaction that acts on it."""
 
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from gatewatch.escalation.plan import IncidentPlan, load_plan
+from gatewatch.config.policies import SchedulerConfig
+from gatewatch.escalation.plan import IncidentPlan, load_plan, load_plans
 from gatewatch.escalation.steps import (
     ACK_TIMEOUT,
     NOTIFY,
@@ -23,16 +26,26 @@ from gatewatch.notify.compose import NotificationComposer
 from gatewatch.notify.message import Kind
 from gatewatch.runtime import Runtime
 from gatewatch.store import timers as timer_store
-from gatewatch.store.database import run_transaction
-from gatewatch.store.incidents import get_incident
+from gatewatch.store.database import read_transaction, run_transaction
+from gatewatch.store.deferred import deferred_writes
+from gatewatch.store.incidents import get_incident, lock_incidents
 
 # PagerDuty pages whoever its own service says; a reminder must not page again.
 NO_REMINDERS = ("pagerduty",)
-TIMER_BATCH = 50
 # Longer than this between two timer passes is downtime, not a busy loop.
 RESUME_AFTER = timedelta(seconds=5)
+# Handlers that change their incident or its plan: later timers of the batch reload them.
+CHANGES_INCIDENT = (ACK_TIMEOUT,)
 
 TimerHandler = Callable[[Connection, timer_store.Timer, Incident, IncidentPlan, datetime], str]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Timers one pass marked as its own (`token`), to run before the lease is over."""
+
+    token: str
+    timers: list[timer_store.Timer]
 
 
 def _load(connection: Connection, incident_id: int) -> Incident:
@@ -42,10 +55,17 @@ def _load(connection: Connection, incident_id: int) -> Incident:
 
 
 class EscalationTimers:
-    def __init__(self, runtime: Runtime, composer: NotificationComposer, pager: StepPager) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        composer: NotificationComposer,
+        pager: StepPager,
+        scheduler: SchedulerConfig,
+    ) -> None:
         self._runtime = runtime
         self._composer = composer
         self._pager = pager
+        self._scheduler = scheduler
         self._last_pass: datetime | None = None
         self._resumed_at: datetime | None = None
         self._handlers: dict[str, TimerHandler] = {
@@ -56,35 +76,77 @@ class EscalationTimers:
         }
 
     def run_due(self) -> int:
-        """Run the timers due now in one transaction; the background loop calls this."""
+        """Claim the timers due now, then run them in one transaction; the loop calls this."""
         now = self._runtime.clock.now()
         # A pass after a gap (start-up, a pause, the database unreachable) resumes: timers
         # that fell due before it were missed, not merely late.
         if self._last_pass is None or now - self._last_pass > RESUME_AFTER:
             self._resumed_at = now
-        ran = run_transaction(
-            self._runtime.database, lambda connection: self._run_due(connection, now)
-        )
+        claim = self.claim(now)
+        ran = self.run(claim, now) if claim.timers else []
         self._last_pass = now  # only a pass that reached the database counts
         for timer in ran:
             self._runtime.metrics.timer_lateness.observe((now - timer.due_at).total_seconds())
         return len(ran)
 
-    def _run_due(self, connection: Connection, now: datetime) -> list[timer_store.Timer]:
-        claimed = timer_store.claim_due(connection, now, TIMER_BATCH)
-        for timer in claimed:
-            incident = _load(connection, timer.incident_id)
-            frozen = load_plan(connection, incident.id)
-            assert frozen is not None, f"incident {incident.id} has timers but no plan"
-            handler = self._handlers.get(timer.kind)
-            outcome = (
-                handler(connection, timer, incident, frozen, now)
-                if handler is not None
-                else f"skipped: unknown timer kind {timer.kind}"
-            )
-            status = timer_store.DONE if outcome.startswith("done") else timer_store.CANCELLED
-            timer_store.finish(connection, timer.id, status, outcome, now)
-        return claimed
+    def next_due(self) -> datetime | None:
+        """When the earliest claimable timer falls due, so the loop sleeps until then."""
+        now = self._runtime.clock.now()
+        with read_transaction(self._runtime.database) as connection:
+            return timer_store.next_due(connection, now)
+
+    def claim(self, now: datetime) -> Claim:
+        """Mark up to a batch of due timers as this pass's, for the claim lease: a short
+        transaction that commits before any step runs. Reads first, so an idle pass never
+        takes the writer."""
+        database = self._runtime.database
+        with read_transaction(database) as connection:
+            due = timer_store.next_due(connection, now)
+        if due is None or due > now:
+            return Claim(str(uuid.uuid4()), [])
+        claim = str(uuid.uuid4())
+        lease_until = now + self._scheduler.claim_lease
+        limit = self._scheduler.batch_size
+        timers = run_transaction(
+            database,
+            lambda connection: timer_store.claim_due(connection, now, claim, lease_until, limit),
+        )
+        return Claim(claim, timers)
+
+    def run(self, claim: Claim, now: datetime) -> list[timer_store.Timer]:
+        """Run claimed timers in one transaction: their incidents locked and loaded in one
+        query, their plans in another, their pages and events written in bulk. A timer whose
+        step an acknowledgement cancelled since the claim is left alone."""
+        return run_transaction(
+            self._runtime.database, lambda connection: self._run(connection, claim, now)
+        )
+
+    def _run(self, connection: Connection, claim: Claim, now: datetime) -> list[timer_store.Timer]:
+        incidents = lock_incidents(connection, (timer.incident_id for timer in claim.timers))
+        live = timer_store.still_claimed(connection, [t.id for t in claim.timers], claim.token)
+        ran = [timer for timer in claim.timers if timer.id in live]
+        plans = load_plans(connection, list(incidents))
+        finished: list[timer_store.Finished] = []
+        with deferred_writes(connection):
+            for timer in ran:
+                incident, frozen = incidents[timer.incident_id], plans.get(timer.incident_id)
+                assert frozen is not None, f"incident {incident.id} has timers but no plan"
+                handler = self._handlers.get(timer.kind)
+                outcome = (
+                    handler(connection, timer, incident, frozen, now)
+                    if handler is not None
+                    else f"skipped: unknown timer kind {timer.kind}"
+                )
+                done = outcome.startswith("done")
+                status = timer_store.DONE if done else timer_store.CANCELLED
+                finished.append(timer_store.Finished(timer.id, status, outcome))
+                if done and timer.kind in CHANGES_INCIDENT:
+                    incidents[incident.id] = _load(connection, incident.id)
+                    reloaded = load_plan(connection, incident.id)
+                    assert reloaded is not None
+                    plans[incident.id] = reloaded
+        timer_store.finish_many(connection, finished, now)
+        return ran
 
     def _run_step(
         self,

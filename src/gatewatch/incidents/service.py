@@ -32,6 +32,7 @@ from gatewatch.runtime import Runtime
 from gatewatch.store import alerts as alert_store
 from gatewatch.store import incidents as incident_store
 from gatewatch.store.database import read_transaction, run_transaction
+from gatewatch.store.group_commit import GroupCommit
 
 
 class IncidentFollower(Protocol):
@@ -107,9 +108,12 @@ class Incidents:
         self._router = router
         self._severities = severities
         self._followers = followers
+        self._commits = GroupCommit(runtime.database)
 
     def ingest(self, batch: AlertBatch) -> IngestResult:
-        """Commit the batch and the pages it causes; only then may the sender get its 2xx."""
+        """Commit the batch and the pages it causes; only then may the sender get its 2xx.
+        Batches arriving together share one transaction (group commit), each in its own
+        savepoint."""
         now = self._runtime.clock.now()
         closed: list[Incident] = []
 
@@ -117,7 +121,7 @@ class Incidents:
             closed.clear()
             return self._ingest_in(connection, batch, now, closed)
 
-        result = run_transaction(self._runtime.database, work)
+        result = self._commits.run(work)
         self._after_ingest(batch.source, result, closed)
         return result
 
@@ -185,6 +189,8 @@ class Incidents:
             metrics.observe_response(incident)
         if result.opened or result.closed:
             self._runtime.dispatcher_wakeup()
+        if result.opened or result.raised:
+            self._runtime.timers_wakeup()
         metrics.alerts_received.labels(source, AlertStatus.FIRING.value).inc(result.firing)
         metrics.alerts_received.labels(source, AlertStatus.RESOLVED.value).inc(result.resolved)
         metrics.incidents_opened.inc(len(result.opened))
@@ -218,6 +224,7 @@ class Incidents:
 
         incident = run_transaction(self._runtime.database, work)
         self._runtime.dispatcher_wakeup()
+        self._runtime.timers_wakeup()
         self._runtime.metrics.observe_response(incident)
         return incident
 

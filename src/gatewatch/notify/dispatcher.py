@@ -30,11 +30,14 @@ from gatewatch.store import outbox
 from gatewatch.store.database import run_transaction
 
 log = logging.getLogger(__name__)
-CLAIM_LIMIT = 200
-# httpx's connection pool slows down sharply with many queued requests; keep the queue in
-# a semaphore of our own and the pool no larger than what is in flight.
-IN_FLIGHT = 4
-HTTP_LIMITS = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+
+
+def http_limits(configured: list[ChannelConfig], delivery: DeliveryConfig) -> httpx.Limits:
+    """httpx's connection pool slows down sharply with many queued requests: the queue is
+    kept in per-channel semaphores of our own, and the pool holds what may be in flight, its
+    connections kept alive between passes (each channel reuses its own)."""
+    size = max(1, len(configured)) * delivery.in_flight_per_channel
+    return httpx.Limits(max_connections=size, max_keepalive_connections=size)
 
 
 def retry_delay(
@@ -83,7 +86,9 @@ class Dispatcher:
         self.clock = runtime.clock
         self.metrics = runtime.metrics
         self.channels = channels
-        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
+        self._in_flight = {
+            channel_id: asyncio.Semaphore(delivery.in_flight_per_channel) for channel_id in channels
+        }
         started = self.clock.now().timestamp()
         self.buckets = {
             channel.id: TokenBucket.full(channel.rate_per_second, channel.burst, started)
@@ -97,7 +102,7 @@ class Dispatcher:
         claimed = await asyncio.to_thread(
             run_transaction,
             self.database,
-            lambda connection: outbox.claim_due(connection, now, lease, CLAIM_LIMIT),
+            lambda connection: outbox.claim_due(connection, now, lease, self.delivery.batch_size),
         )
         if not claimed:
             return 0
@@ -135,7 +140,7 @@ class Dispatcher:
                 retryable=False,
                 error=f"channel {notification.channel!r} is not configured",
             )
-        async with self._in_flight:
+        async with self._in_flight[channel.id]:
             return await self._attempt(channel, notification)
 
     async def _attempt(self, channel: Channel, notification: outbox.Notification) -> DeliveryResult:

@@ -4,9 +4,20 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
 from gatewatch.model import AlertStatus, StoredAlert
+from gatewatch.store.bulk import BulkWrite
 from gatewatch.store.tables import alerts
 
 
@@ -26,39 +37,44 @@ def alert_from_row(row: Row[Any]) -> StoredAlert:
     )
 
 
+_LOAD_STATUSES = select(alerts.c.fingerprint, alerts.c.status).where(
+    alerts.c.fingerprint.in_(bindparam("fingerprints", expanding=True))
+)
+
+
 def load_statuses(connection: Connection, fingerprints: Iterable[str]) -> dict[str, AlertStatus]:
     """The stored status of each known fingerprint; ingest needs no more than this."""
     wanted = list(set(fingerprints))
     if not wanted:
         return {}
-    query = select(alerts.c.fingerprint, alerts.c.status).where(alerts.c.fingerprint.in_(wanted))
-    return {row.fingerprint: AlertStatus(row.status) for row in connection.execute(query)}
+    rows = connection.execute(_LOAD_STATUSES, {"fingerprints": wanted})
+    return {fingerprint: AlertStatus(status) for fingerprint, status in rows}
+
+
+_CHANGED = ("status", "annotations", "starts_at", "ends_at", "generator_url", "source")
+_INSERT = BulkWrite(
+    insert(alerts).inline(),
+    (*_CHANGED, "fingerprint", "alertname", "labels", "first_seen", "last_seen", "receive_count"),
+)
+# Labels never change: the fingerprint is their hash.
+_UPDATE = BulkWrite(
+    update(alerts)
+    .where(alerts.c.fingerprint == bindparam("key"))
+    .values(
+        **{column: bindparam(column) for column in (*_CHANGED, "last_seen")},
+        receive_count=alerts.c.receive_count + literal_column("1"),
+    ),
+    (*_CHANGED, "last_seen", "key"),
+)
 
 
 def insert_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        connection.execute(insert(alerts), rows)
+    _INSERT.execute(connection, rows)
 
 
 def update_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Rows carry `key` (the fingerprint) and the columns to change; labels never change,
-    since the fingerprint is their hash."""
-    if rows:
-        statement = (
-            update(alerts)
-            .where(alerts.c.fingerprint == bindparam("key"))
-            .values(
-                status=bindparam("status"),
-                annotations=bindparam("annotations"),
-                starts_at=bindparam("starts_at"),
-                ends_at=bindparam("ends_at"),
-                generator_url=bindparam("generator_url"),
-                source=bindparam("source"),
-                last_seen=bindparam("last_seen"),
-                receive_count=alerts.c.receive_count + 1,
-            )
-        )
-        connection.execute(statement, rows)
+    """Rows carry `key` (the fingerprint) and the columns to change."""
+    _UPDATE.execute(connection, rows)
 
 
 def list_alerts(connection: Connection, status: AlertStatus | None = None) -> list[StoredAlert]:

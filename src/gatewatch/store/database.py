@@ -105,7 +105,7 @@ _sqlite_write_locks: "weakref.WeakKeyDictionary[Engine, threading.Lock]" = (
 _sqlite_write_locks_guard = threading.Lock()
 
 
-def _write_gate(engine: Engine) -> AbstractContextManager[object]:
+def write_gate(engine: Engine) -> AbstractContextManager[object]:
     """SQLite has one writer: queue threads on a lock rather than in SQLite's busy-sleep loop."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
@@ -117,7 +117,7 @@ def run_transaction(engine: Engine, work: Callable[[Connection], T], attempts: i
     """Run `work` in one transaction, retrying when a concurrent writer won a unique-key race."""
     for attempt in range(1, attempts + 1):
         try:
-            with _write_gate(engine), translate_outage(), engine.begin() as connection:
+            with write_gate(engine), translate_outage(), engine.begin() as connection:
                 return work(connection)
         except exc.IntegrityError:
             if attempt == attempts:

@@ -18,7 +18,9 @@ from sqlalchemy import (
 )
 
 from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, TimelineEvent
+from gatewatch.store import deferred
 from gatewatch.store.alerts import alert_from_row
+from gatewatch.store.bulk import BulkWrite
 from gatewatch.store.tables import alerts, incident_alerts, incidents, timeline_events
 
 _OPEN = incidents.c.status != IncidentStatus.RESOLVED.value
@@ -52,18 +54,24 @@ class OpenIncidentRef:
     severity: str
 
 
+_OPEN_BY_KEY = select(incidents.c.id, incidents.c.group_key, incidents.c.severity).where(
+    incidents.c.group_key.in_(bindparam("keys", expanding=True)), _OPEN
+)
+_OPEN_LINKS = (
+    select(incident_alerts.c.incident_id, incident_alerts.c.fingerprint)
+    .join(incidents, incidents.c.id == incident_alerts.c.incident_id)
+    .where(incident_alerts.c.fingerprint.in_(bindparam("fingerprints", expanding=True)), _OPEN)
+)
+
+
 def open_incidents_by_key(
     connection: Connection, keys: Iterable[str]
 ) -> dict[str, OpenIncidentRef]:
     wanted = list(set(keys))
     if not wanted:
         return {}
-    query = select(incidents.c.id, incidents.c.group_key, incidents.c.severity).where(
-        incidents.c.group_key.in_(wanted), _OPEN
-    )
-    return {
-        row.group_key: OpenIncidentRef(row.id, row.severity) for row in connection.execute(query)
-    }
+    rows = connection.execute(_OPEN_BY_KEY, {"keys": wanted})
+    return {key: OpenIncidentRef(incident_id, severity) for incident_id, key, severity in rows}
 
 
 def create_incident(connection: Connection, values: dict[str, Any]) -> OpenIncidentRef:
@@ -96,22 +104,35 @@ def get_incident(
     return _to_incident(row) if row is not None else None
 
 
+def lock_incidents(connection: Connection, incident_ids: Iterable[int]) -> dict[int, Incident]:
+    """These incidents, locked for this transaction in id order (the order every batch takes
+    them in, so two batches cannot deadlock); an acknowledgement waits for the lock."""
+    query = (
+        select(incidents)
+        .where(incidents.c.id.in_(sorted(set(incident_ids))))
+        .order_by(incidents.c.id)
+        .with_for_update()
+    )
+    return {row.id: _to_incident(row) for row in connection.execute(query)}
+
+
 def open_links(connection: Connection, fingerprints: Iterable[str]) -> set[tuple[int, str]]:
     """(incident id, fingerprint) pairs linking these alerts to incidents still open."""
     wanted = list(set(fingerprints))
     if not wanted:
         return set()
-    query = (
-        select(incident_alerts.c.incident_id, incident_alerts.c.fingerprint)
-        .join(incidents, incidents.c.id == incident_alerts.c.incident_id)
-        .where(incident_alerts.c.fingerprint.in_(wanted), _OPEN)
-    )
-    return {(row.incident_id, row.fingerprint) for row in connection.execute(query)}
+    rows = connection.execute(_OPEN_LINKS, {"fingerprints": wanted})
+    return {(incident_id, fingerprint) for incident_id, fingerprint in rows}
+
+
+_ATTACH = BulkWrite(insert(incident_alerts).inline(), ("incident_id", "fingerprint", "attached_at"))
+_ADD_EVENT = BulkWrite(
+    insert(timeline_events).inline(), ("incident_id", "at", "actor", "kind", "message", "data")
+)
 
 
 def attach_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        connection.execute(insert(incident_alerts), rows)
+    _ATTACH.execute(connection, rows)
 
 
 def incidents_without_firing_alerts(
@@ -137,21 +158,21 @@ def incidents_without_firing_alerts(
 
 
 def add_events(connection: Connection, events: list[TimelineEvent]) -> None:
-    if events:
-        connection.execute(
-            insert(timeline_events),
-            [
-                {
-                    "incident_id": event.incident_id,
-                    "at": event.at,
-                    "actor": event.actor,
-                    "kind": event.kind,
-                    "message": event.message,
-                    "data": event.data,
-                }
-                for event in events
-            ],
-        )
+    deferred.write(
+        connection,
+        _ADD_EVENT.execute,
+        [
+            {
+                "incident_id": event.incident_id,
+                "at": event.at,
+                "actor": event.actor,
+                "kind": event.kind,
+                "message": event.message,
+                "data": event.data,
+            }
+            for event in events
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -191,6 +212,7 @@ def incident_alert_list(connection: Connection, incident_id: int) -> list[Stored
 
 
 def timeline(connection: Connection, incident_id: int) -> list[TimelineEvent]:
+    deferred.flush(connection)
     query = (
         select(timeline_events)
         .where(timeline_events.c.incident_id == incident_id)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from gatewatch.model import IncidentStatus
+from gatewatch.store import deferred
 from gatewatch.store.tables import incidents, notifications
 
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
@@ -63,12 +64,16 @@ def enqueue(connection: Connection, rows: Iterable[dict[str, Any]], now: datetim
         {**row, "status": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
         for row in rows
     ]
-    if values:
-        connection.execute(_insert_ignoring_duplicates(connection), values)
+    deferred.write(connection, _insert, values)
+
+
+def _insert(connection: Connection, values: list[dict[str, Any]]) -> None:
+    connection.execute(_insert_ignoring_duplicates(connection), values)
 
 
 def known_keys(connection: Connection, keys: Iterable[str]) -> set[str]:
     """Which of these dedup keys are queued already (whatever became of them)."""
+    deferred.flush(connection)
     wanted = list(keys)
     if not wanted:
         return set()
@@ -86,6 +91,7 @@ def claim_due(
     channel is in flight; and a page whose incident has moved on (a trigger no longer
     triggered, a reminder of a resolved incident) is cancelled here instead of sent.
     """
+    deferred.flush(connection)
     in_flight = aliased(notifications)
     page_in_flight = (
         select(in_flight.c.id)
@@ -139,6 +145,7 @@ def _stale(kind: str, incident_status: str | None) -> bool:
 def cancel_pages(connection: Connection, incident_id: int, reason: str) -> int:
     """The incident's queued pages (waiting to go, or waiting for a retry) will not be sent;
     returns how many."""
+    deferred.flush(connection)
     result = connection.execute(
         update(notifications)
         .where(
@@ -227,6 +234,7 @@ def resend(connection: Connection, notification_id: int, now: datetime) -> bool:
 def list_notifications(
     connection: Connection, status: str | None, incident_id: int | None, limit: int
 ) -> list[Notification]:
+    deferred.flush(connection)
     query = select(notifications).order_by(notifications.c.id.desc()).limit(limit)
     if status is not None:
         query = query.where(notifications.c.status == status)
@@ -236,12 +244,14 @@ def list_notifications(
 
 
 def count_by_status(connection: Connection) -> dict[str, int]:
+    deferred.flush(connection)
     query = select(notifications.c.status, func.count()).group_by(notifications.c.status)
     return {status: count for status, count in connection.execute(query)}
 
 
 def channels_notified(connection: Connection, incident_id: int) -> set[str]:
     """Channels that were sent (or will be sent) a trigger for this incident."""
+    deferred.flush(connection)
     query = (
         select(notifications.c.channel)
         .where(notifications.c.incident_id == incident_id, notifications.c.kind == "trigger")

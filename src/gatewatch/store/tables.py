@@ -142,6 +142,9 @@ timers = Table(
     Column("outcome", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime),
+    # Set by the pass that will run the timer; another pass takes it once the lease is over.
+    Column("claim", String(36)),
+    Column("claimed_until", UTCDateTime),
     Index("ix_timers_status_due_at", "status", "due_at"),
 )
 

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 
+from gatewatch.store.bulk import BulkWrite
 from gatewatch.store.tables import incident_escalations, timers
 
 PENDING, DONE, CANCELLED = "pending", "done", "cancelled"
@@ -62,10 +63,11 @@ def restart_plan(connection: Connection, incident_id: int, started_at: datetime)
 _LOAD_PLAN = select(incident_escalations).where(
     incident_escalations.c.incident_id == bindparam("incident_id")
 )
-_FINISH = (
+_FINISH = BulkWrite(
     update(timers)
     .where(timers.c.id == bindparam("timer_id"))
-    .values(status=bindparam("status"), outcome=bindparam("outcome"), done_at=bindparam("now"))
+    .values(status=bindparam("status"), outcome=bindparam("outcome"), done_at=bindparam("now")),
+    ("status", "outcome", "now", "timer_id"),
 )
 
 
@@ -74,6 +76,16 @@ def load_plan(connection: Connection, incident_id: int) -> EscalationPlan | None
     if row is None:
         return None
     return EscalationPlan(row.incident_id, row.policy, row.plan, row.started_at)
+
+
+def load_plans(connection: Connection, incident_ids: list[int]) -> dict[int, EscalationPlan]:
+    rows = connection.execute(
+        select(incident_escalations).where(incident_escalations.c.incident_id.in_(incident_ids))
+    )
+    return {
+        row.incident_id: EscalationPlan(row.incident_id, row.policy, row.plan, row.started_at)
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)
@@ -150,19 +162,53 @@ def count_of_kind(connection: Connection, incident_id: int, kind: str) -> int:
     return int(connection.execute(query).scalar_one())
 
 
-def claim_due(connection: Connection, now: datetime, limit: int) -> list[Timer]:
-    """Due timers, locked for this transaction; a second process skips them (SKIP LOCKED)."""
+_TIMER_COLUMNS = ("id", "incident_id", "kind", "step", "cycle", "due_at")
+
+
+def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        timers.c.status == PENDING,
+        or_(timers.c.claimed_until.is_(None), timers.c.claimed_until <= now),
+    )
+
+
+def claim_due(
+    connection: Connection, now: datetime, claim: str, lease_until: datetime, limit: int
+) -> list[Timer]:
+    """Mark due timers as this pass's (`claim`) until `lease_until`, in a short transaction of
+    their own; a second process skips the rows being claimed (SKIP LOCKED) and the claimed."""
     query = (
-        select(timers)
-        .where(timers.c.status == PENDING, timers.c.due_at <= now)
+        select(*(timers.c[name] for name in _TIMER_COLUMNS))
+        .where(*_claimable(now), timers.c.due_at <= now)
         .order_by(timers.c.due_at, timers.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [
-        Timer(r.id, r.incident_id, r.kind, r.step, r.cycle, r.due_at)
-        for r in connection.execute(query)
-    ]
+    claimed = [Timer(*row) for row in connection.execute(query)]
+    if claimed:
+        connection.execute(
+            update(timers)
+            .where(timers.c.id.in_([timer.id for timer in claimed]))
+            .values(claim=claim, claimed_until=lease_until)
+        )
+    return claimed
+
+
+def still_claimed(connection: Connection, timer_ids: list[int], claim: str) -> set[int]:
+    """Which claimed timers are still pending and still this pass's: an acknowledgement that
+    landed after the claim has cancelled its steps, and those are not run."""
+    if not timer_ids:
+        return set()
+    query = select(timers.c.id).where(
+        timers.c.id.in_(timer_ids), timers.c.status == PENDING, timers.c.claim == claim
+    )
+    return set(connection.execute(query).scalars())
+
+
+def next_due(connection: Connection, now: datetime) -> datetime | None:
+    """When the earliest timer that a pass could claim falls due (a read: no lock)."""
+    query = select(func.min(timers.c.due_at)).where(*_claimable(now))
+    return connection.execute(query).scalar_one_or_none()
 
 
 def next_pending(connection: Connection, incident_id: int, kind: str) -> Timer | None:
@@ -183,9 +229,24 @@ def next_pending(connection: Connection, incident_id: int, kind: str) -> Timer |
     return Timer(row.id, row.incident_id, row.kind, row.step, row.cycle, row.due_at)
 
 
+@dataclass(frozen=True)
+class Finished:
+    timer_id: int
+    status: str
+    outcome: str
+
+
 def finish(connection: Connection, timer_id: int, status: str, outcome: str, now: datetime) -> None:
-    connection.execute(
-        _FINISH, {"timer_id": timer_id, "status": status, "outcome": outcome, "now": now}
+    finish_many(connection, [Finished(timer_id, status, outcome)], now)
+
+
+def finish_many(connection: Connection, finished: list[Finished], now: datetime) -> None:
+    _FINISH.execute(
+        connection,
+        [
+            {"timer_id": done.timer_id, "status": done.status, "outcome": done.outcome, "now": now}
+            for done in finished
+        ],
     )
 
 

@@ -28,7 +28,14 @@ def build_services(config: GatewatchConfig, database: Engine, clock: Clock) -> S
     composer = NotificationComposer(
         config.channels, config.people, config.external_url, metrics.template_errors_for
     )
-    escalation = Escalation(runtime, config.policies, config.severities, config.schedules, composer)
+    escalation = Escalation(
+        runtime,
+        config.policies,
+        config.severities,
+        config.schedules,
+        composer,
+        config.scheduler,
+    )
     heartbeats = Heartbeats(runtime, config.heartbeats, config.external_url)
     incidents = Incidents(
         runtime,

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from gatewatch.notify.dispatcher import HTTP_LIMITS, Dispatcher, build_channels
+from gatewatch.notify.dispatcher import Dispatcher, build_channels, http_limits
 from gatewatch.slo.monitor import SloMonitor
 from gatewatch.store.database import DatabaseUnavailable
 from gatewatch.web.deps import Services
@@ -24,25 +24,37 @@ EXPIRY_INTERVAL = 1.0
 
 async def _poll(
     name: str,
-    work: Callable[[], Awaitable[int]],
+    work: Callable[[], Awaitable[float]],
     interval: float,
     stop: asyncio.Event,
     wake: asyncio.Event,
 ) -> None:
-    """Run `work` until `stop`; sleep `interval` when idle unless woken. Failures are retried."""
+    """Run `work` until `stop`; it returns how long to sleep (0: run again at once), and a
+    wake-up cuts the sleep short. A failed pass is retried after `interval`."""
     while not stop.is_set():
-        done = 0
+        delay = interval
         try:
-            done = await work()
+            delay = await work()
         except DatabaseUnavailable as exc:
             log.warning("%s: store unavailable, retrying: %s", name, exc)
         except Exception:
             log.exception("%s: pass failed; retrying", name)
-        if done:
+        if delay <= 0:
             continue
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=interval)
+            await asyncio.wait_for(wake.wait(), timeout=delay)
         wake.clear()
+
+
+def _again_if_busy(
+    work: Callable[[], Awaitable[int]], interval: float
+) -> Callable[[], Awaitable[float]]:
+    """A pass that did something runs again at once; an idle one waits `interval`."""
+
+    async def run() -> float:
+        return 0.0 if await work() else interval
+
+    return run
 
 
 async def run_workers(
@@ -55,12 +67,21 @@ async def run_workers(
     config = services.config
     interval = config.scheduler.poll_interval.total_seconds()
     timers_wake, slo_wake, expiry_wake = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    services.runtime.timers_wakeup.attach(asyncio.get_running_loop(), timers_wake)
 
-    async def timers() -> int:
-        ran = await asyncio.to_thread(services.escalation.run_due_timers)
-        if ran:
+    async def timers() -> float:
+        """Sleep until the earliest due timer, not a fixed poll: a step is late by the time a
+        pass takes, not by the interval (which only bounds the sleep, for other replicas'
+        timers and for clock jumps)."""
+        escalation = services.escalation
+        if await asyncio.to_thread(escalation.run_due_timers):
             outbox_wake.set()
-        return ran
+            return 0.0
+        due = await asyncio.to_thread(escalation.next_timer_due)
+        if due is None:
+            return interval
+        wait = (due - services.runtime.clock.now()).total_seconds()
+        return min(interval, max(wait, 0.001))
 
     async def stopper() -> None:
         # Every loop sleeps on its wake event: set them all so none outlives the stop.
@@ -68,33 +89,37 @@ async def run_workers(
         for wake in (timers_wake, outbox_wake, slo_wake, expiry_wake):
             wake.set()
 
-    async def expiry() -> int:
+    async def expiry() -> float:
         """Pushed alerts past their endsAt, heartbeats gone silent (or back), hand-offs."""
         changed = await asyncio.to_thread(services.incidents.expire_alerts)
         changed += await asyncio.to_thread(services.heartbeats.check, services.incidents.ingest)
         changed += await asyncio.to_thread(services.handoffs.announce)
         if changed:
             outbox_wake.set()
-        return 0  # a pass a second is precise enough for both
+        return EXPIRY_INTERVAL  # a pass a second is precise enough for all three
 
     loops = [
         _poll("timers", timers, interval, stop, timers_wake),
-        _poll("outbox", dispatcher.run_once, interval, stop, outbox_wake),
+        _poll("outbox", _again_if_busy(dispatcher.run_once, interval), interval, stop, outbox_wake),
         _poll("expiry", expiry, EXPIRY_INTERVAL, stop, expiry_wake),
         stopper(),
     ]
     if slo_monitor is not None:
         monitor = slo_monitor
 
-        async def slo_pass() -> int:
+        slo_interval = config.slo.poll_interval.total_seconds()
+
+        async def slo_pass() -> float:
             with httpx.Client(timeout=10) as http:
                 await asyncio.to_thread(monitor.run_once, http)
             outbox_wake.set()
-            return 0  # always wait a full poll interval between passes
+            return slo_interval  # always a full poll interval between passes
 
-        slo_interval = config.slo.poll_interval.total_seconds()
         loops.append(_poll("slo", slo_pass, slo_interval, stop, slo_wake))
-    await asyncio.gather(*loops)
+    try:
+        await asyncio.gather(*loops)
+    finally:
+        services.runtime.timers_wakeup.detach(timers_wake)
 
 
 def worker_lifespan(
@@ -108,7 +133,8 @@ def worker_lifespan(
         stop, wake = asyncio.Event(), asyncio.Event()
         runtime.dispatcher_wakeup.attach(asyncio.get_running_loop(), wake)
         timeout = config.delivery.timeout.total_seconds()
-        async with httpx.AsyncClient(timeout=timeout, limits=HTTP_LIMITS) as http:
+        limits = http_limits(config.channels, config.delivery)
+        async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
             dispatcher = Dispatcher(
                 runtime,
                 config.delivery,
