@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
 from gatewatch.notify.dispatcher import Dispatcher, build_channels
+from gatewatch.notify.http import http_sender
 from gatewatch.store import outbox
 from gatewatch.store.database import (
     create_database_engine,
@@ -104,7 +104,7 @@ def _alert(name: str, severity: str, summary: str) -> dict[str, Any]:
 
 async def _deliver(services: Services, clock: ManualClock, passes: int) -> None:
     config = services.config
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with http_sender(timeout=5, connections=8) as http:
         dispatcher = Dispatcher(
             services.runtime,
             config.delivery,

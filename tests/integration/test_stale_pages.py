@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
 from gatewatch.notify.dispatcher import Dispatcher, build_channels
+from gatewatch.notify.http import http_sender
 from gatewatch.store import outbox
 from gatewatch.store.database import (
     create_database_engine,
@@ -82,7 +82,7 @@ def _fire(services: Services, clock: ManualClock, severity: str) -> int:
 
 async def _passes(services: Services, clock: ManualClock, steps: list[float]) -> None:
     config = services.config
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with http_sender(timeout=5, connections=8) as http:
         dispatcher = Dispatcher(
             services.runtime,
             config.delivery,

@@ -21,7 +21,8 @@ def _bin_dir() -> Path:
 class PostgresCluster:
     """initdb + pg_ctl in a temp dir; runs as the `postgres` user when the tests run as root."""
 
-    def __init__(self) -> None:
+    def __init__(self, fsync: bool = False) -> None:
+        self.fsync = fsync  # off for tests; on for benchmarks, where durability is the cost
         self.bin = _bin_dir()
         self.root = Path(tempfile.mkdtemp(prefix="gatewatch-pg-"))
         self.data = self.root / "data"
@@ -56,7 +57,8 @@ class PostgresCluster:
             str(self.root / "log"),
             "-w",
             "-o",
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=200",
             "start",
         )
         return self

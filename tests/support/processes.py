@@ -75,12 +75,17 @@ class GatewatchProcess(LoopbackProcess):
     ready_path = "/readyz"
 
     def __init__(
-        self, workdir: Path, config: dict[str, Any], clock_file: Path | None = None
+        self,
+        workdir: Path,
+        config: dict[str, Any],
+        clock_file: Path | None = None,
+        workers: int = 1,
     ) -> None:
         super().__init__(workdir)
         self.config_path = workdir / "gatewatch.yml"
         self.config_path.write_text(yaml.safe_dump({**config, "listen": f"127.0.0.1:{self.port}"}))
         self.clock_file = clock_file
+        self.workers = workers
 
     def command(self) -> list[str]:
         clock = ["--clock-file", str(self.clock_file)] if self.clock_file is not None else []
@@ -93,6 +98,8 @@ class GatewatchProcess(LoopbackProcess):
             str(self.config_path),
             "--log-level",
             "warning",
+            "--workers",
+            str(self.workers),
             *clock,
         ]
 

@@ -2,11 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from gatewatch.config.channels import DeliveryConfig
-from gatewatch.notify.delivery import MAX_RETRY_AFTER, from_response, retry_after_seconds
+from gatewatch.notify.delivery import MAX_RETRY_AFTER, from_status, retry_after_seconds
 from gatewatch.notify.dispatcher import retry_delay
 from gatewatch.notify.ratelimit import TokenBucket
 
@@ -26,12 +25,12 @@ def test_retry_after_is_honoured() -> None:
 
 
 def test_http_answers_map_to_retry_or_dead() -> None:
-    request = httpx.Request("POST", "http://x")
-    assert from_response(httpx.Response(202, request=request)).ok
-    limited = from_response(httpx.Response(429, headers={"Retry-After": "7"}, request=request))
+    assert from_status(202, None, "").ok
+    limited = from_status(429, "7", "")
     assert (limited.ok, limited.retryable, limited.retry_after) == (False, True, 7.0)
-    assert from_response(httpx.Response(503, request=request)).retryable
-    assert not from_response(httpx.Response(400, text="invalid_blocks", request=request)).retryable
+    assert from_status(503, None, "").retryable
+    refused = from_status(400, None, "invalid_blocks")
+    assert not refused.retryable and refused.error == "HTTP 400: invalid_blocks"
 
 
 def test_token_bucket_delays_instead_of_dropping() -> None:
@@ -68,8 +67,7 @@ def test_retry_after_reads_seconds_and_dates_and_clamps(
 
 
 def test_a_429_with_an_absurd_retry_after_still_gets_a_finite_retry() -> None:
-    request = httpx.Request("POST", "http://x")
-    limited = from_response(httpx.Response(429, headers={"Retry-After": "inf"}, request=request))
+    limited = from_status(429, "inf", "")
     assert limited.retryable
     delay = retry_delay(1, DELIVERY, limited.retry_after, jitter=lambda: 1.0)
     assert NOW + timedelta(seconds=delay) > NOW  # no OverflowError, a real moment

@@ -131,9 +131,8 @@ def test_webhook_signature_covers_timestamp_and_body() -> None:
 def test_pagerduty_channel_refuses_reminders_without_sending() -> None:
     import asyncio
 
-    import httpx
-
     from gatewatch.config.channels import PagerDutyChannel
+    from gatewatch.notify.http import http_sender
     from gatewatch.notify.pagerduty import PagerDutyNotifier
 
     async def attempt() -> object:
@@ -141,7 +140,7 @@ def test_pagerduty_channel_refuses_reminders_without_sending() -> None:
         config = PagerDutyChannel(
             id="pd", type="pagerduty", routing_key=KEY, url="http://127.0.0.1:9/v2/enqueue"
         )
-        async with httpx.AsyncClient() as http:
+        async with http_sender(timeout=5, connections=1) as http:
             return await PagerDutyNotifier(config, http).send(sample_message(Kind.REMINDER))
 
     result = asyncio.run(attempt())

@@ -22,10 +22,9 @@ from gatewatch.cli.rules import (
     slo_app,
 )
 from gatewatch.cli.stack import compose, standins, up
-from gatewatch.clock import Clock, FileClock, SystemClock
 from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
-from gatewatch.wiring.server import build_app, with_bootstrap_token
+from gatewatch.wiring.server import ServeOptions, build_app, migrate_store
 
 app = typer.Typer(
     help="gatewatch: alerting and incident response for messaging gateways.",
@@ -72,20 +71,47 @@ def serve(
             dir_okay=False,
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="processes serving the same address, each running everything; they share "
+            "the work through the database (meant for PostgreSQL)",
+        ),
+    ] = 1,
 ) -> None:
     """Run gatewatch: ingest, incidents, escalation, delivery, the API and the console."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    options = ServeOptions(
+        str(config) if config else None, listen, str(clock_file) if clock_file else None
+    )
     try:
-        settings = load_config(config, os.environ)
-        if listen is not None:
-            settings = settings.model_copy(update={"listen": listen})
-        settings = with_bootstrap_token(settings)
-        clock: Clock = FileClock(clock_file) if clock_file is not None else SystemClock()
-        application = build_app(settings, clock)
+        settings, clock = options.load(os.environ)
+        if workers == 1:
+            application = build_app(settings, clock)
+        else:
+            migrate_store(settings)
     except GatewatchError as exc:
         fail(exc)
+    if workers == 1:
+        uvicorn.run(
+            application,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            access_log=False,
+        )
+        return
+    os.environ.update(options.to_environment())
     uvicorn.run(
-        application, host=settings.host, port=settings.port, log_level=log_level, access_log=False
+        "gatewatch.wiring.server:worker_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
     )
 
 

@@ -82,7 +82,7 @@ class DeliveryConfig(ConfigModel):
     timeout: Duration = timedelta(seconds=10)
     poll_interval: Duration = timedelta(milliseconds=200)
     in_flight_per_channel: int = Field(
-        default=4,
+        default=32,
         ge=1,
         le=256,
         description="Sends under way at once to one channel (its throttle still applies)",

@@ -32,6 +32,7 @@ from gatewatch.runtime import Runtime
 from gatewatch.store import alerts as alert_store
 from gatewatch.store import incidents as incident_store
 from gatewatch.store.database import read_transaction, run_transaction
+from gatewatch.store.deferred import deferred_writes
 from gatewatch.store.group_commit import GroupCommit
 
 
@@ -119,7 +120,9 @@ class Incidents:
 
         def work(connection: Connection) -> IngestResult:
             closed.clear()
-            return self._ingest_in(connection, batch, now, closed)
+            # Inside the unit's savepoint: a unit that fails drops its kept rows with it.
+            with deferred_writes(connection):
+                return self._ingest_in(connection, batch, now, closed)
 
         result = self._commits.run(work)
         self._after_ingest(batch.source, result, closed)

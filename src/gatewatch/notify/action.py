@@ -1,15 +1,14 @@
 """Automated actions with an audit trail: the request goes through the outbox like any
 notification (retried, dead-lettered, visible), and the timeline says it was asked for."""
 
-import httpx
-
 from gatewatch.config.channels import ActionChannel
-from gatewatch.notify.delivery import DELIVERED, DeliveryResult, from_response, from_transport_error
+from gatewatch.notify.delivery import DELIVERED, DeliveryResult
+from gatewatch.notify.http import HttpSender
 from gatewatch.notify.message import Kind, Message
 
 
 class ActionNotifier:
-    def __init__(self, config: ActionChannel, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: ActionChannel, http: HttpSender) -> None:
         self.id = config.id
         self._config = config
         self._http = http
@@ -21,8 +20,4 @@ class ActionNotifier:
             body = self._config.resolve
         else:
             return DELIVERED  # acknowledgements and reminders change nothing here
-        try:
-            response = await self._http.post(self._config.url, json=body)
-        except httpx.HTTPError as exc:
-            return from_transport_error(exc)
-        return from_response(response)
+        return await self._http.post_json(self._config.url, body)

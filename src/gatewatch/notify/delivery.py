@@ -4,8 +4,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import httpx
-
 # A channel asking us to wait longer than this is asked again after this.
 MAX_RETRY_AFTER = 3600.0
 
@@ -41,15 +39,17 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def from_response(response: httpx.Response) -> DeliveryResult:
+def from_status(status: int, retry_after: str | None, body: str) -> DeliveryResult:
     """2xx delivered; 408, 429 and 5xx worth retrying; any other 4xx will never succeed."""
-    if response.is_success:
+    if 200 <= status < 300:
         return DELIVERED
-    body = response.text[:300]
-    error = f"HTTP {response.status_code}: {body}"
-    retryable = response.status_code in (408, 429) or response.status_code >= 500
-    retry_after = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
-    return DeliveryResult(ok=False, retryable=retryable, retry_after=retry_after, error=error)
+    retryable = status in (408, 429) or status >= 500
+    return DeliveryResult(
+        ok=False,
+        retryable=retryable,
+        retry_after=retry_after_seconds(retry_after, datetime.now(UTC)),
+        error=f"HTTP {status}: {body[:300]}",
+    )
 
 
 def from_transport_error(error: Exception) -> DeliveryResult:

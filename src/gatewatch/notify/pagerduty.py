@@ -2,10 +2,9 @@
 
 from typing import Any
 
-import httpx
-
 from gatewatch.config.channels import PagerDutyChannel
-from gatewatch.notify.delivery import DeliveryResult, from_response, from_transport_error
+from gatewatch.notify.delivery import DeliveryResult
+from gatewatch.notify.http import HttpSender
 from gatewatch.notify.message import Kind, Message
 
 SEVERITY = {
@@ -72,7 +71,7 @@ def pagerduty_event(message: Message, routing_key: str) -> dict[str, Any]:
 
 
 class PagerDutyNotifier:
-    def __init__(self, config: PagerDutyChannel, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: PagerDutyChannel, http: HttpSender) -> None:
         self.id = config.id
         self._config = config
         self._http = http
@@ -81,8 +80,4 @@ class PagerDutyNotifier:
         if message.kind in NOT_PAGES:
             return DeliveryResult(ok=False, retryable=False, error=NOT_PAGES[message.kind])
         body = pagerduty_event(message, self._config.routing_key)
-        try:
-            response = await self._http.post(self._config.url, json=body)
-        except httpx.HTTPError as exc:
-            return from_transport_error(exc)
-        return from_response(response)
+        return await self._http.post_json(self._config.url, body)

@@ -2,10 +2,9 @@
 
 from typing import Any
 
-import httpx
-
 from gatewatch.config.channels import SlackChannel
-from gatewatch.notify.delivery import DeliveryResult, from_response, from_transport_error
+from gatewatch.notify.delivery import DeliveryResult
+from gatewatch.notify.http import HttpSender
 from gatewatch.notify.message import Kind, Message
 
 ACK_ACTION = "gatewatch_ack"
@@ -132,14 +131,10 @@ def slack_payload(message: Message) -> dict[str, Any]:
 
 
 class SlackNotifier:
-    def __init__(self, config: SlackChannel, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: SlackChannel, http: HttpSender) -> None:
         self.id = config.id
         self._config = config
         self._http = http
 
     async def send(self, message: Message) -> DeliveryResult:
-        try:
-            response = await self._http.post(self._config.webhook_url, json=slack_payload(message))
-        except httpx.HTTPError as exc:
-            return from_transport_error(exc)
-        return from_response(response)
+        return await self._http.post_json(self._config.webhook_url, slack_payload(message))

@@ -2,13 +2,13 @@
 
 import hashlib
 import hmac
-import json
 import time
 
-import httpx
+import orjson
 
 from gatewatch.config.channels import WebhookChannel
-from gatewatch.notify.delivery import DeliveryResult, from_response, from_transport_error
+from gatewatch.notify.delivery import DeliveryResult
+from gatewatch.notify.http import HttpSender
 from gatewatch.notify.message import Message
 
 SIGNATURE_HEADER = "X-Gatewatch-Signature"
@@ -24,13 +24,13 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookNotifier:
-    def __init__(self, config: WebhookChannel, http: httpx.AsyncClient) -> None:
+    def __init__(self, config: WebhookChannel, http: HttpSender) -> None:
         self.id = config.id
         self._config = config
         self._http = http
 
     async def send(self, message: Message) -> DeliveryResult:
-        body = json.dumps(message.to_json(), sort_keys=True).encode()
+        body = orjson.dumps(message.to_json(), option=orjson.OPT_SORT_KEYS)
         headers = {"Content-Type": "application/json"}
         if message.delivery_id is not None:
             headers[DELIVERY_HEADER] = message.delivery_id
@@ -43,8 +43,4 @@ class WebhookNotifier:
             if message.recipient and message.recipient.webhook_url
             else self._config.url
         )
-        try:
-            response = await self._http.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return from_transport_error(exc)
-        return from_response(response)
+        return await self._http.post(url, body, headers)

@@ -60,11 +60,14 @@ class _Prepared:
     sql: str
     keys: tuple[str, ...]
     converters: tuple[Converter, ...]
+    # Binds the statement fixes itself (`.values(status="delivered")`), by key.
+    fixed: Mapping[str, Any]
     positional: bool
 
     def parameters(self, row: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values = tuple(
-            convert(row[key]) for key, convert in zip(self.keys, self.converters, strict=True)
+            convert(row[key] if key not in self.fixed else self.fixed[key])
+            for key, convert in zip(self.keys, self.converters, strict=True)
         )
         return values if self.positional else dict(zip(self.keys, values, strict=True))
 
@@ -82,12 +85,14 @@ class BulkWrite:
         if prepared is None:
             compiled = self._statement.compile(dialect=dialect, column_keys=list(self._keys))
             assert isinstance(compiled, SQLCompiler)
-            keys = tuple(compiled.positiontup or ()) if compiled.positional else self._keys
-            missing = set(keys) - set(self._keys)
+            binds = {name: bind for bind, name in compiled.bind_names.items()}
+            keys = tuple(compiled.positiontup or ()) if compiled.positional else tuple(binds)
+            fixed = {key: binds[key].effective_value for key in keys if key not in self._keys}
+            missing = {key for key in fixed if binds[key].required}
             if missing:
                 raise ValueError(f"bulk statement binds {sorted(missing)} not named in keys")
-            converters = tuple(_converter(compiled.binds[key].type, dialect) for key in keys)
-            prepared = _Prepared(str(compiled), keys, converters, compiled.positional)
+            converters = tuple(_converter(binds[key].type, dialect) for key in keys)
+            prepared = _Prepared(str(compiled), keys, converters, fixed, compiled.positional)
             self._prepared[dialect.name] = prepared
         return prepared
 

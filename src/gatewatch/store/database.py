@@ -57,6 +57,7 @@ def create_database_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
             connect_args={"timeout": 10, "check_same_thread": False},
         )
         _configure_sqlite(engine)
@@ -66,6 +67,7 @@ def create_database_engine(url: str) -> Engine:
     return create_engine(
         parsed,
         json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
         pool_pre_ping=True,
         pool_size=10,
         connect_args={"connect_timeout": 5},

@@ -74,10 +74,13 @@ def open_incidents_by_key(
     return {key: OpenIncidentRef(incident_id, severity) for incident_id, key, severity in rows}
 
 
+_CREATE_INCIDENT = insert(incidents).returning(incidents.c.id, incidents.c.severity)
+
+
 def create_incident(connection: Connection, values: dict[str, Any]) -> OpenIncidentRef:
-    row = connection.execute(
-        insert(incidents).values(**values).returning(incidents.c.id, incidents.c.severity)
-    ).one()
+    # Values as parameters of a statement built once: `.values(**values)` made SQLAlchemy
+    # build and hash a new statement per incident, a third of opening one in a storm.
+    row = connection.execute(_CREATE_INCIDENT, values).one()
     return OpenIncidentRef(row.id, row.severity)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from gatewatch.model import IncidentStatus
 from gatewatch.store import deferred
+from gatewatch.store.bulk import BulkWrite
 from gatewatch.store.tables import incidents, notifications
 
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
@@ -158,7 +159,7 @@ def cancel_pages(connection: Connection, incident_id: int, reason: str) -> int:
     return result.rowcount
 
 
-_DELIVERED = (
+_DELIVERED = BulkWrite(
     update(notifications)
     .where(notifications.c.id == bindparam("notification_id"))
     .values(
@@ -167,9 +168,10 @@ _DELIVERED = (
         lease_until=None,
         attempts=notifications.c.attempts + 1,
         last_error=None,
-    )
+    ),
+    ("now", "notification_id"),
 )
-_FAILED = (
+_FAILED = BulkWrite(
     update(notifications)
     .where(notifications.c.id == bindparam("notification_id"))
     .values(
@@ -178,7 +180,14 @@ _FAILED = (
         lease_until=None,
         attempts=notifications.c.attempts + 1,
         last_error=bindparam("error"),
-    )
+    ),
+    ("status", "retry_at", "error", "notification_id"),
+)
+_POSTPONED = BulkWrite(
+    update(notifications)
+    .where(notifications.c.id == bindparam("notification_id"))
+    .values(status=PENDING, next_attempt_at=bindparam("until"), lease_until=None),
+    ("until", "notification_id"),
 )
 
 
@@ -191,33 +200,38 @@ class Failure:
     retry_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Postponed:
+    """Back to pending until `until`, without counting an attempt (throttled, or claimed
+    but never started)."""
+
+    notification_id: int
+    until: datetime
+
+
 def record_outcomes(
     connection: Connection, delivered: list[int], failed: list[Failure], now: datetime
 ) -> None:
     """One statement per kind of outcome, however many notifications a pass sent."""
-    if delivered:
-        connection.execute(_DELIVERED, [{"notification_id": i, "now": now} for i in delivered])
-    if failed:
-        connection.execute(
-            _FAILED,
-            [
-                {
-                    "notification_id": f.notification_id,
-                    "error": f.error[:2000],
-                    "status": DEAD if f.retry_at is None else PENDING,
-                    "retry_at": f.retry_at if f.retry_at is not None else now,
-                }
-                for f in failed
-            ],
-        )
+    _DELIVERED.execute(connection, [{"notification_id": i, "now": now} for i in delivered])
+    _FAILED.execute(
+        connection,
+        [
+            {
+                "notification_id": f.notification_id,
+                "error": f.error[:2000],
+                "status": DEAD if f.retry_at is None else PENDING,
+                "retry_at": f.retry_at if f.retry_at is not None else now,
+            }
+            for f in failed
+        ],
+    )
 
 
-def postpone(connection: Connection, notification_id: int, until: datetime) -> None:
-    """Throttled: back to pending for later, without counting an attempt."""
-    connection.execute(
-        update(notifications)
-        .where(notifications.c.id == notification_id)
-        .values(status=PENDING, next_attempt_at=until, lease_until=None)
+def postpone_many(connection: Connection, postponed: list[Postponed]) -> None:
+    _POSTPONED.execute(
+        connection,
+        [{"notification_id": p.notification_id, "until": p.until} for p in postponed],
     )
 
 

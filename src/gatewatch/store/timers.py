@@ -1,4 +1,9 @@
-"""Queries over durable timers and the escalation plans they follow."""
+"""Queries over durable timers and the escalation plans they follow.
+
+New plans and timers are deferred writes (`store/deferred.py`): an ingest unit that opens a
+hundred incidents writes their plans and timers in one statement each. Every query here
+flushes first, so a transaction always reads its own writes.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
 
+from gatewatch.store import deferred
 from gatewatch.store.bulk import BulkWrite
 from gatewatch.store.tables import incident_escalations, timers
 
@@ -30,6 +36,14 @@ class EscalationPlan:
     started_at: datetime
 
 
+_INSERT_PLAN = BulkWrite(
+    insert(incident_escalations), ("incident_id", "policy", "plan", "started_at")
+)
+_INSERT_TIMER = BulkWrite(
+    insert(timers), ("incident_id", "kind", "step", "cycle", "due_at", "status", "created_at")
+)
+
+
 def save_plan(
     connection: Connection,
     incident_id: int,
@@ -37,14 +51,12 @@ def save_plan(
     plan: dict[str, Any],
     started_at: datetime,
 ) -> None:
-    connection.execute(
-        insert(incident_escalations).values(
-            incident_id=incident_id, policy=policy, plan=plan, started_at=started_at
-        )
-    )
+    row = {"incident_id": incident_id, "policy": policy, "plan": plan, "started_at": started_at}
+    deferred.write(connection, _INSERT_PLAN.execute, [row])
 
 
 def update_plan(connection: Connection, incident_id: int, plan: dict[str, Any]) -> None:
+    deferred.flush(connection)
     connection.execute(
         update(incident_escalations)
         .where(incident_escalations.c.incident_id == incident_id)
@@ -53,6 +65,7 @@ def update_plan(connection: Connection, incident_id: int, plan: dict[str, Any]) 
 
 
 def restart_plan(connection: Connection, incident_id: int, started_at: datetime) -> None:
+    deferred.flush(connection)
     connection.execute(
         update(incident_escalations)
         .where(incident_escalations.c.incident_id == incident_id)
@@ -72,6 +85,7 @@ _FINISH = BulkWrite(
 
 
 def load_plan(connection: Connection, incident_id: int) -> EscalationPlan | None:
+    deferred.flush(connection)
     row = connection.execute(_LOAD_PLAN, {"incident_id": incident_id}).one_or_none()
     if row is None:
         return None
@@ -79,6 +93,7 @@ def load_plan(connection: Connection, incident_id: int) -> EscalationPlan | None
 
 
 def load_plans(connection: Connection, incident_ids: list[int]) -> dict[int, EscalationPlan]:
+    deferred.flush(connection)
     rows = connection.execute(
         select(incident_escalations).where(incident_escalations.c.incident_id.in_(incident_ids))
     )
@@ -99,22 +114,19 @@ class TimerSpec:
 def add_timers(
     connection: Connection, incident_id: int, specs: list[TimerSpec], now: datetime
 ) -> None:
-    if specs:
-        connection.execute(
-            insert(timers),
-            [
-                {
-                    "incident_id": incident_id,
-                    "kind": spec.kind,
-                    "step": spec.step,
-                    "cycle": spec.cycle,
-                    "due_at": spec.due_at,
-                    "status": PENDING,
-                    "created_at": now,
-                }
-                for spec in specs
-            ],
-        )
+    rows = [
+        {
+            "incident_id": incident_id,
+            "kind": spec.kind,
+            "step": spec.step,
+            "cycle": spec.cycle,
+            "due_at": spec.due_at,
+            "status": PENDING,
+            "created_at": now,
+        }
+        for spec in specs
+    ]
+    deferred.write(connection, _INSERT_TIMER.execute, rows)
 
 
 def add_timer(
@@ -138,6 +150,7 @@ def record_done(
     now: datetime,
 ) -> None:
     """A step done at once, with no timer before it (a manual step paged by hand)."""
+    deferred.flush(connection)
     connection.execute(
         insert(timers).values(
             incident_id=incident_id,
@@ -154,6 +167,7 @@ def record_done(
 
 
 def count_of_kind(connection: Connection, incident_id: int, kind: str) -> int:
+    deferred.flush(connection)
     query = (
         select(func.count())
         .select_from(timers)
@@ -177,6 +191,7 @@ def claim_due(
 ) -> list[Timer]:
     """Mark due timers as this pass's (`claim`) until `lease_until`, in a short transaction of
     their own; a second process skips the rows being claimed (SKIP LOCKED) and the claimed."""
+    deferred.flush(connection)
     query = (
         select(*(timers.c[name] for name in _TIMER_COLUMNS))
         .where(*_claimable(now), timers.c.due_at <= now)
@@ -197,6 +212,7 @@ def claim_due(
 def still_claimed(connection: Connection, timer_ids: list[int], claim: str) -> set[int]:
     """Which claimed timers are still pending and still this pass's: an acknowledgement that
     landed after the claim has cancelled its steps, and those are not run."""
+    deferred.flush(connection)
     if not timer_ids:
         return set()
     query = select(timers.c.id).where(
@@ -207,12 +223,14 @@ def still_claimed(connection: Connection, timer_ids: list[int], claim: str) -> s
 
 def next_due(connection: Connection, now: datetime) -> datetime | None:
     """When the earliest timer that a pass could claim falls due (a read: no lock)."""
+    deferred.flush(connection)
     query = select(func.min(timers.c.due_at)).where(*_claimable(now))
     return connection.execute(query).scalar_one_or_none()
 
 
 def next_pending(connection: Connection, incident_id: int, kind: str) -> Timer | None:
     """The incident's earliest pending timer of a kind, locked for this transaction."""
+    deferred.flush(connection)
     row = connection.execute(
         select(timers)
         .where(
@@ -241,6 +259,7 @@ def finish(connection: Connection, timer_id: int, status: str, outcome: str, now
 
 
 def finish_many(connection: Connection, finished: list[Finished], now: datetime) -> None:
+    deferred.flush(connection)
     _FINISH.execute(
         connection,
         [
@@ -253,6 +272,7 @@ def finish_many(connection: Connection, finished: list[Finished], now: datetime)
 def cancel_pending(
     connection: Connection, incident_id: int, kinds: tuple[str, ...], outcome: str, now: datetime
 ) -> int:
+    deferred.flush(connection)
     result = connection.execute(
         update(timers)
         .where(
@@ -266,6 +286,7 @@ def cancel_pending(
 
 
 def pending_count(connection: Connection) -> int:
+    deferred.flush(connection)
     query = select(func.count()).select_from(timers).where(timers.c.status == PENDING)
     return int(connection.execute(query).scalar_one())
 
@@ -282,6 +303,7 @@ class TimerState:
 
 def incident_timers(connection: Connection, incident_id: int) -> list[TimerState]:
     """Every timer of an incident, done or not, in due order: its escalation so far."""
+    deferred.flush(connection)
     rows = connection.execute(
         select(timers)
         .where(timers.c.incident_id == incident_id)

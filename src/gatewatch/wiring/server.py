@@ -1,15 +1,18 @@
 """Assemble a runnable server from a config: store, migrations, services, app, workers."""
 
+import json
 import logging
 import os
 import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from gatewatch.auth.roles import Role
-from gatewatch.clock import Clock
-from gatewatch.config import GatewatchConfig
+from gatewatch.clock import Clock, FileClock, SystemClock
+from gatewatch.config import GatewatchConfig, load_config
 from gatewatch.config.auth import AuthConfig, TokenConfig
 from gatewatch.store.database import create_database_engine, migrate
 from gatewatch.web.app import create_app
@@ -18,6 +21,28 @@ from gatewatch.wiring.workers import worker_lifespan
 
 log = logging.getLogger("gatewatch")
 ADMIN_TOKEN_FILE = "admin.token"
+# How `serve --workers N` hands its options to the worker processes uvicorn spawns.
+SERVE_OPTIONS_ENV = "GATEWATCH_SERVE_OPTIONS"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `gatewatch serve` was asked for on its command line."""
+
+    config: str | None = None
+    listen: str | None = None
+    clock_file: str | None = None
+
+    def load(self, environ: Mapping[str, str]) -> tuple[GatewatchConfig, Clock]:
+        """The validated config (the listen override and bootstrap token applied) and clock."""
+        settings = load_config(Path(self.config) if self.config else None, environ)
+        if self.listen is not None:
+            settings = settings.model_copy(update={"listen": self.listen})
+        clock: Clock = FileClock(Path(self.clock_file)) if self.clock_file else SystemClock()
+        return with_bootstrap_token(settings), clock
+
+    def to_environment(self) -> dict[str, str]:
+        return {SERVE_OPTIONS_ENV: json.dumps(asdict(self))}
 
 
 def admin_token_path(data_dir: Path) -> Path:
@@ -49,3 +74,20 @@ def build_app(config: GatewatchConfig, clock: Clock) -> FastAPI:
     migrate(database)
     services = build_services(config, database, clock)
     return create_app(services, lifespan=worker_lifespan(services))
+
+
+def migrate_store(config: GatewatchConfig) -> None:
+    """Bring the store's schema up to date once, before worker processes start."""
+    database = create_database_engine(config.database_url)
+    try:
+        migrate(database)
+    finally:
+        database.dispose()
+
+
+def worker_app() -> FastAPI:
+    """uvicorn's app factory in each process of `serve --workers N`. Every process runs
+    everything (API, timers, delivery) on the shared database, which is what coordinates
+    them; spawned fresh, a process gets its options from the parent's environment."""
+    options = ServeOptions(**json.loads(os.environ[SERVE_OPTIONS_ENV]))
+    return build_app(*options.load(os.environ))

@@ -13,7 +13,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from gatewatch.notify.dispatcher import Dispatcher, build_channels, http_limits
+from gatewatch.notify.dispatcher import Dispatcher, build_channels, connections_needed
+from gatewatch.notify.http import http_sender
 from gatewatch.slo.monitor import SloMonitor
 from gatewatch.store.database import DatabaseUnavailable
 from gatewatch.web.deps import Services
@@ -44,17 +45,6 @@ async def _poll(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=delay)
         wake.clear()
-
-
-def _again_if_busy(
-    work: Callable[[], Awaitable[int]], interval: float
-) -> Callable[[], Awaitable[float]]:
-    """A pass that did something runs again at once; an idle one waits `interval`."""
-
-    async def run() -> float:
-        return 0.0 if await work() else interval
-
-    return run
 
 
 async def run_workers(
@@ -100,7 +90,7 @@ async def run_workers(
 
     loops = [
         _poll("timers", timers, interval, stop, timers_wake),
-        _poll("outbox", _again_if_busy(dispatcher.run_once, interval), interval, stop, outbox_wake),
+        dispatcher.run(stop, outbox_wake),
         _poll("expiry", expiry, EXPIRY_INTERVAL, stop, expiry_wake),
         stopper(),
     ]
@@ -133,8 +123,8 @@ def worker_lifespan(
         stop, wake = asyncio.Event(), asyncio.Event()
         runtime.dispatcher_wakeup.attach(asyncio.get_running_loop(), wake)
         timeout = config.delivery.timeout.total_seconds()
-        limits = http_limits(config.channels, config.delivery)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits) as http:
+        connections = connections_needed(config.channels, config.delivery)
+        async with http_sender(timeout, connections) as http:
             dispatcher = Dispatcher(
                 runtime,
                 config.delivery,
