@@ -28,7 +28,7 @@ from gatewatch.runtime import Runtime
 from gatewatch.store import timers as timer_store
 from gatewatch.store.database import read_transaction, run_transaction
 from gatewatch.store.deferred import deferred_writes
-from gatewatch.store.incidents import get_incident, lock_incidents
+from gatewatch.store.incidents import alert_lists_preloaded, get_incident, lock_incidents
 
 # PagerDuty pages whoever its own service says; a reminder must not page again.
 NO_REMINDERS = ("pagerduty",)
@@ -127,7 +127,7 @@ class EscalationTimers:
         ran = [timer for timer in claim.timers if timer.id in live]
         plans = load_plans(connection, list(incidents))
         finished: list[timer_store.Finished] = []
-        with deferred_writes(connection):
+        with deferred_writes(connection), alert_lists_preloaded(connection, incidents):
             for timer in ran:
                 incident, frozen = incidents[timer.incident_id], plans.get(timer.incident_id)
                 assert frozen is not None, f"incident {incident.id} has timers but no plan"
