@@ -19,7 +19,7 @@ from gatewatch.wiring.services import build_services
 from tests.conftest import ConfigFactory
 from tests.support.clock import ManualClock
 from tests.support.paging import WEBHOOK_SECRET
-from tests.support.standins import HttpStandIn, webhook_sink
+from tests.support.standins import webhook_sink
 
 SLOW_ANSWER = 2.0  # seconds the slow sink takes to answer each request
 
