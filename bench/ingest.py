@@ -20,6 +20,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from tests.support.postgres import PostgresCluster
 from tests.support.processes import AlertmanagerProcess, GatewatchProcess
 
 TOKEN = "bench-ingest-token-0123456789"
@@ -119,6 +120,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--batches", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="gatewatch serve --workers")
     parser.add_argument("--out", type=Path, default=Path("bench/results/ingest.json"))
     args = parser.parse_args()
     bodies = workload(args.distinct, args.batch_size, args.batches)
@@ -133,18 +136,21 @@ def main() -> None:
                 "receivers": [{"name": "null"}],
             },
         ).start()
+        cluster = PostgresCluster(fsync=True).start() if args.database == "postgresql" else None
+        storage = cluster.create_database("bench") if cluster else f"sqlite:///{workdir}/bench.db"
         gatewatch = GatewatchProcess(
             workdir,
             {
-                "storage": {"url": f"sqlite:///{workdir}/bench.db"},
+                "storage": {"url": storage},
                 "auth": {"tokens": [{"name": "bench", "role": "ingest", "token": TOKEN}]},
             },
+            workers=args.workers,
         ).start()
         try:
             targets = [
                 ("alertmanager (memory)", f"{alertmanager.url}/api/v2/alerts", {}),
                 (
-                    "gatewatch (sqlite, fsync)",
+                    f"gatewatch ({args.database}, fsync, {args.workers} worker(s))",
                     f"{gatewatch.url}/api/v2/alerts",
                     {"Authorization": f"Bearer {TOKEN}"},
                 ),
@@ -156,6 +162,8 @@ def main() -> None:
         finally:
             gatewatch.stop()
             alertmanager.stop()
+            if cluster is not None:
+                cluster.destroy()
 
     table = Table(
         title=f"ingest: {args.batches} batches x {args.batch_size} alerts, "
