@@ -18,7 +18,7 @@ from gatewatch.store.incidents import (
     OpenIncidentRef,
     add_events,
     attach_alerts,
-    create_incident,
+    create_incidents,
     incidents_without_firing_alerts,
     open_incidents_by_key,
     open_links,
@@ -134,28 +134,41 @@ def ingest_batch(
     def event(incident_id: int, kind: str, message: str, **data: object) -> None:
         events.append(TimelineEvent(incident_id, now, batch.source, kind, message, dict(data)))
 
+    # Incidents to open: the first newly firing alert of each group key no open incident
+    # has, all inserted with one statement.
+    openers: dict[str, tuple[Alert, Grouping, str]] = {}
+    for alert in firing:
+        if alert.fingerprint not in newly_firing:
+            continue
+        for grouping in groupings[alert.fingerprint]:
+            if grouping.key not in open_by_key and grouping.key not in openers:
+                openers[grouping.key] = (alert, grouping, severities.level_of(alert.labels))
+    created = create_incidents(
+        connection,
+        [
+            _incident_values(alert, grouping, level, now)
+            for alert, grouping, level in openers.values()
+        ],
+    )
+    for (key, (alert, grouping, severity)), opened in zip(openers.items(), created, strict=True):
+        open_by_key[key] = opened
+        severity_of[opened.id] = severity
+        result.opened.append(opened.id)
+        event(
+            opened.id,
+            "triggered",
+            f"Incident triggered by {alert.name or alert.fingerprint}",
+            route=grouping.route.name,
+            policy=grouping.route.policy,
+            severity=severity,
+        )
+
     attached: dict[int, list[Alert]] = defaultdict(list)
     for alert in firing:
         for grouping in groupings[alert.fingerprint]:
             incident: OpenIncidentRef | None = open_by_key.get(grouping.key)
             if incident is None:
-                if alert.fingerprint not in newly_firing:
-                    continue
-                severity = severities.level_of(alert.labels)
-                incident = create_incident(
-                    connection, _incident_values(alert, grouping, severity, now)
-                )
-                open_by_key[grouping.key] = incident
-                severity_of[incident.id] = severity
-                result.opened.append(incident.id)
-                event(
-                    incident.id,
-                    "triggered",
-                    f"Incident triggered by {alert.name or alert.fingerprint}",
-                    route=grouping.route.name,
-                    policy=grouping.route.policy,
-                    severity=severity,
-                )
+                continue
             if (incident.id, alert.fingerprint) in links:
                 continue
             links.add((incident.id, alert.fingerprint))

@@ -89,12 +89,6 @@ def count_incidents(database: Engine) -> dict[str, int]:
         return incident_store.count_by_status(connection)
 
 
-def _stored(connection: Connection, incident_id: int) -> Incident:
-    incident = incident_store.get_incident(connection, incident_id)
-    assert incident is not None, f"incident {incident_id} vanished"
-    return incident
-
-
 class Incidents:
     def __init__(
         self,
@@ -169,21 +163,25 @@ class Incidents:
             batch = intake.take(connection, batch, now)
         result = ingest_batch(connection, batch, self._router, self._severities, now)
         result.accepted = received
-        for incident_id in result.opened:
-            opened = _stored(connection, incident_id)
-            for follower in self._followers:
-                follower.incident_opened(connection, opened, now)
-        for incident_id, previous in result.raised:
-            if incident_id in result.closed:
-                continue
-            raised = _stored(connection, incident_id)
-            for follower in self._followers:
-                follower.incident_severity_raised(connection, raised, previous, now)
-        for incident_id in result.closed:
-            resolved = _stored(connection, incident_id)
-            for follower in self._followers:
-                follower.incident_resolved(connection, resolved, batch.source, now)
-            closed.append(resolved)
+        changed = [*result.opened, *(i for i, _ in result.raised), *result.closed]
+        # One query for all the incidents the batch changed, and one for their alert lists
+        # (what their messages are composed from; the followers change no alert links).
+        stored = incident_store.get_incidents(connection, changed)
+        with incident_store.alert_lists_preloaded(connection, changed):
+            for incident_id in result.opened:
+                for follower in self._followers:
+                    follower.incident_opened(connection, stored[incident_id], now)
+            for incident_id, previous in result.raised:
+                if incident_id in result.closed:
+                    continue
+                for follower in self._followers:
+                    follower.incident_severity_raised(
+                        connection, stored[incident_id], previous, now
+                    )
+            for incident_id in result.closed:
+                for follower in self._followers:
+                    follower.incident_resolved(connection, stored[incident_id], batch.source, now)
+                closed.append(stored[incident_id])
         return result
 
     def _after_ingest(self, source: str, result: IngestResult, closed: list[Incident]) -> None:
