@@ -116,8 +116,10 @@ def ingest_batch(
             newly_firing.add(fp)
         elif alert.status is AlertStatus.RESOLVED and was_firing:
             newly_resolved.add(fp)
-    insert_alerts(connection, new_rows)
-    update_alerts(connection, changed_rows)
+    # In key order, so two concurrent transactions (PostgreSQL) lock shared rows in the same
+    # order and cannot deadlock.
+    insert_alerts(connection, sorted(new_rows, key=lambda row: row["fingerprint"]))
+    update_alerts(connection, sorted(changed_rows, key=lambda row: row["key"]))
 
     links = open_links(connection, latest)
     firing = [alert for alert in latest.values() if alert.status is AlertStatus.FIRING]
@@ -178,7 +180,7 @@ def ingest_batch(
             attached[incident.id].append(alert)
 
     # One event per incident and batch, not per alert: a 200-instance outage stays readable.
-    for incident_id, joined in attached.items():
+    for incident_id, joined in sorted(attached.items()):
         event(
             incident_id,
             "alerts_firing",
