@@ -37,10 +37,11 @@ class EscalationPlan:
 
 
 _INSERT_PLAN = BulkWrite(
-    insert(incident_escalations), ("incident_id", "policy", "plan", "started_at")
+    insert(incident_escalations).inline(), ("incident_id", "policy", "plan", "started_at")
 )
 _INSERT_TIMER = BulkWrite(
-    insert(timers), ("incident_id", "kind", "step", "cycle", "due_at", "status", "created_at")
+    insert(timers).inline(),
+    ("incident_id", "kind", "step", "cycle", "due_at", "status", "created_at"),
 )
 
 
