@@ -118,10 +118,11 @@ def _unnested_sql(sql: str, row_keys: Sequence[str]) -> str:
         names.append(f'"{key}"')
     source = f"unnest({', '.join(arrays)}) AS v({', '.join(names)})"
     if sql.startswith("INSERT"):
-        head, values = sql.split(" VALUES (", 1)
-        if not values.endswith(")") or " RETURNING " in values:
+        one_row = re.fullmatch(r"(.*?) VALUES \((.*?)\)( ON CONFLICT .*)?", sql, re.DOTALL)
+        if one_row is None or " RETURNING " in sql:
             raise ValueError(f"bulk INSERT must be a plain one-row VALUES (inline): {sql}")
-        return f"{head} SELECT {values[:-1]} FROM {source}"
+        head, values, conflict = one_row.groups()
+        return f"{head} SELECT {values} FROM {source}{conflict or ''}"
     head, where = sql.split(" WHERE ", 1)
     return f"{head} FROM {source} WHERE {where}"
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -53,10 +53,26 @@ def _row(row: Any) -> Notification:
     )
 
 
-def _insert_ignoring_duplicates(connection: Connection) -> Insert:
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(notifications).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return sqlite.insert(notifications).on_conflict_do_nothing(index_elements=["dedup_key"])
+_ENQUEUED = (
+    "incident_id",
+    "channel",
+    "kind",
+    "person",
+    "message",
+    "dedup_key",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+# A dedup_key queued before is skipped: the same notification decided twice is one row.
+_ENQUEUE = {
+    name: BulkWrite(
+        dialect.insert(notifications).inline().on_conflict_do_nothing(index_elements=["dedup_key"]),
+        _ENQUEUED,
+    )
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def enqueue(connection: Connection, rows: Iterable[dict[str, Any]], now: datetime) -> None:
@@ -69,7 +85,7 @@ def enqueue(connection: Connection, rows: Iterable[dict[str, Any]], now: datetim
 
 
 def _insert(connection: Connection, values: list[dict[str, Any]]) -> None:
-    connection.execute(_insert_ignoring_duplicates(connection), values)
+    _ENQUEUE[connection.dialect.name].execute(connection, values)
 
 
 def known_keys(connection: Connection, keys: Iterable[str]) -> set[str]:
