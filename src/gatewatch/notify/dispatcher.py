@@ -23,7 +23,7 @@ from gatewatch.notify.http import HttpSender
 from gatewatch.notify.mail import EmailNotifier
 from gatewatch.notify.message import Message
 from gatewatch.notify.pagerduty import PagerDutyNotifier
-from gatewatch.notify.ratelimit import TokenBucket
+from gatewatch.notify.ratelimit import take_shared
 from gatewatch.notify.slack import SlackNotifier
 from gatewatch.notify.webhook import WebhookNotifier
 from gatewatch.runtime import Runtime
@@ -115,11 +115,7 @@ class Dispatcher:
         self._in_flight = {
             channel_id: asyncio.Semaphore(delivery.in_flight_per_channel) for channel_id in channels
         }
-        started = self.clock.now().timestamp()
-        self.buckets = {
-            channel.id: TokenBucket.full(channel.rate_per_second, channel.burst, started)
-            for channel in configured
-        }
+        self._configured = {channel.id: channel for channel in configured}
         self._outcomes = _Outcomes()
         # A send starts only while its lease still covers a whole attempt, so a lease never
         # runs out under a send and no other replica can take the row over mid-send.
@@ -188,25 +184,41 @@ class Dispatcher:
             return None
 
     async def _claim(self, limit: int) -> list[tuple[outbox.Notification, datetime]]:
-        """Claim up to `limit` due rows with a lease; the throttled ones go back to wait."""
+        """Claim up to `limit` due rows with a lease, and take their channels' tokens in the
+        same transaction (the buckets are shared by every process); the throttled ones go
+        back to wait, spread out, never dropped."""
         now = self.clock.now()
         lease = now + self._attempt_budget + CLAIM_SLACK
-        claimed = await asyncio.to_thread(
-            run_transaction,
-            self.database,
-            lambda connection: outbox.claim_due(connection, now, lease, limit),
-        )
-        to_send: list[tuple[outbox.Notification, datetime]] = []
-        for notification in claimed:
-            bucket = self.buckets.get(notification.channel)
-            wait = bucket.take(now.timestamp()) if bucket is not None else 0.0
-            if wait > 0:
-                until = now + timedelta(seconds=wait)
-                self._outcomes.postponed.append(outbox.Postponed(notification.id, until))
-                self.metrics.notifications_throttled.labels(notification.channel).inc()
-            else:
-                to_send.append((notification, lease))
-        return to_send
+
+        def claim(connection: Connection) -> tuple[list[outbox.Notification], dict[str, int]]:
+            claimed = outbox.claim_due(connection, now, lease, limit)
+            by_channel: dict[str, list[outbox.Notification]] = {}
+            for notification in claimed:
+                by_channel.setdefault(notification.channel, []).append(notification)
+            to_send: list[outbox.Notification] = []
+            postponed: list[outbox.Postponed] = []
+            throttled: dict[str, int] = {}
+            for channel_id, waiting in sorted(by_channel.items()):  # locks in one order
+                channel = self._configured.get(channel_id)
+                waits = (
+                    take_shared(connection, channel, len(waiting), now)
+                    if channel is not None
+                    else [0.0] * len(waiting)
+                )
+                for notification, wait in zip(waiting, waits, strict=True):
+                    if wait > 0:
+                        until = now + timedelta(seconds=wait)
+                        postponed.append(outbox.Postponed(notification.id, until))
+                        throttled[channel_id] = throttled.get(channel_id, 0) + 1
+                    else:
+                        to_send.append(notification)
+            outbox.postpone_many(connection, postponed)
+            return to_send, throttled
+
+        to_send, throttled = await asyncio.to_thread(run_transaction, self.database, claim)
+        for channel_id, count in throttled.items():
+            self.metrics.notifications_throttled.labels(channel_id).inc(count)
+        return [(notification, lease) for notification in to_send]
 
     async def _record(self) -> None:
         """Write the outcomes kept so far in one transaction; on failure keep them."""

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -241,4 +242,15 @@ sign_in_failures = Table(
     Column("key", String(320), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_sign_in_failures_key_at", "key", "at"),
+)
+
+# A token bucket per channel, shared by every process: the dispatcher takes tokens under this
+# row's lock in the transaction that claims the notifications, so N replicas together send a
+# channel no faster than its rate.
+channel_throttles = Table(
+    "channel_throttles",
+    metadata,
+    Column("channel", String(255), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -1,0 +1,103 @@
+"""A channel's throttle holds across processes: three dispatchers (as three replicas would
+run them) on one database send a channel limited to 5 messages/s (burst 5) no faster than
+that in total, and every page arrives."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from gatewatch.clock import SystemClock
+from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
+from gatewatch.notify.dispatcher import Dispatcher, build_channels
+from gatewatch.notify.http import http_sender
+from gatewatch.notify.ratelimit import TokenBucket
+from gatewatch.store.database import create_database_engine, migrate
+from gatewatch.web.deps import Services
+from gatewatch.wiring.services import build_services
+from tests.conftest import ConfigFactory
+from tests.support.paging import WEBHOOK_SECRET
+from tests.support.standins import HttpStandIn, webhook_sink
+
+PAGES = 50
+RATE, BURST = 5, 5
+REPLICAS = 3
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sink() -> Iterator[HttpStandIn]:
+    made = webhook_sink(WEBHOOK_SECRET).start()
+    yield made
+    made.stop()
+
+
+@pytest.fixture
+def services(make_config: ConfigFactory, sink: HttpStandIn) -> Iterator[Services]:
+    config = make_config(
+        channels=[
+            {
+                "id": "hook",
+                "type": "webhook",
+                "url": sink.url,
+                "secret": WEBHOOK_SECRET,
+                "rate_per_second": RATE,
+                "burst": BURST,
+            }
+        ],
+        severities=[{"name": "critical", "channels": ["hook"]}],
+        delivery={"poll_interval": "50ms"},
+    )
+    database = create_database_engine(config.database_url)
+    migrate(database)
+    yield build_services(config, database, SystemClock())
+    database.dispose()
+
+
+async def _replicas_deliver(services: Services, sink: HttpStandIn, timeout: float) -> None:
+    config = services.config
+    stop = asyncio.Event()
+    async with http_sender(timeout=5, connections=8) as http:
+        loops = [
+            asyncio.create_task(
+                Dispatcher(
+                    services.runtime,
+                    config.delivery,
+                    config.channels,
+                    build_channels(config.channels, config.delivery, http),
+                ).run(stop, asyncio.Event())
+            )
+            for _ in range(REPLICAS)
+        ]
+        deadline = time.monotonic() + timeout
+        while len(sink.received) < PAGES and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*loops)
+
+
+def test_three_replicas_together_keep_the_channel_rate_and_lose_nothing(
+    services: Services, sink: HttpStandIn
+) -> None:
+    alerts = [{"labels": {"alertname": f"Down{n}", "severity": "critical"}} for n in range(PAGES)]
+    clock = services.runtime.clock
+    services.incidents.ingest(to_batch(PostableAlerts.model_validate(alerts), clock.now()))
+    began = time.monotonic()
+    asyncio.run(_replicas_deliver(services, sink, timeout=30))
+    elapsed = time.monotonic() - began
+    assert len(sink.received) == PAGES
+    assert len({r["headers"]["x-gatewatch-delivery"] for r in sink.received}) == PAGES
+    # BURST at once, then one every 1/RATE s: (PAGES - BURST) / RATE = 9 s at the least.
+    assert 9 <= elapsed <= 15, f"{PAGES} pages took {elapsed:.1f}s"
+    # Any 12 consecutive pages span at least 1 s (the burst, then 7 tokens at 5/s is 1.4 s);
+    # three buckets of their own would have sent 15 at once.
+    arrivals = sorted(r["at"] for r in sink.received)
+    for first, twelfth in zip(arrivals, arrivals[11:], strict=False):
+        assert twelfth - first >= 1.0, "the replicas together sent faster than the channel rate"
+
+
+def test_throttled_sends_wait_in_turn_one_token_apart() -> None:
+    bucket = TokenBucket.full(rate=2.0, capacity=2, now=0.0)
+    assert bucket.take_many(5, 0.0) == [0.0, 0.0, 0.5, 1.0, 1.5]
