@@ -2,14 +2,13 @@
 
 import threading
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from gatewatch.client import GatewatchClient
 from tests.support.auth import TOKEN_CONFIG, TOKENS
-from tests.support.paging import WEBHOOK_SECRET
+from tests.support.paging import WEBHOOK_SECRET, step_of, step_storm_config
 from tests.support.payloads import webhook, webhook_alert
 from tests.support.processes import GatewatchProcess
 from tests.support.standins import webhook_sink
@@ -91,22 +90,9 @@ def test_a_kill_mid_timer_batch_pages_every_step_once(tmp_path: Path) -> None:
     every step of every incident reaches the receiver; a repeat is only a send that was in
     flight at the kill, and then it carries the same delivery id (the receiver can drop it)."""
     sink = webhook_sink(WEBHOOK_SECRET).start()
-    hook = {"id": "hook", "type": "webhook", "url": sink.url, "secret": WEBHOOK_SECRET}
-    config = {
-        "auth": {"tokens": TOKEN_CONFIG},
-        "storage": {"url": f"sqlite:///{tmp_path}/gw.db"},
-        "people": [{"id": "alice", "name": "Alice"}],
-        "channels": [{**hook, "rate_per_second": 10_000, "burst": 10_000}],
-        "severities": [{"name": "critical", "channels": ["hook"]}],
-        "default_severity": "critical",
-        "policies": {
-            "storm": {
-                "steps": [{"after": f"{s}s", "targets": ["person:alice"]} for s in STEP_AFTER]
-            }
-        },
-        "routes": [{"name": "all", "matchers": [], "group_by": ["id"], "policy": "storm"}],
-        "scheduler": {"poll_interval": "100ms", "claim_lease": "2s"},
-    }
+    config = step_storm_config(
+        f"sqlite:///{tmp_path}/gw.db", sink.url, STEP_AFTER, claim_lease="2s"
+    )
     server = GatewatchProcess(tmp_path, config).start()
     try:
         alerts = [{"labels": {"alertname": "Storm", "id": f"i{n}"}} for n in range(INCIDENTS)]
@@ -127,7 +113,7 @@ def test_a_kill_mid_timer_batch_pages_every_step_once(tmp_path: Path) -> None:
         assert steps_arrived(1) < INCIDENTS, "the kill came after step 2 was done"
         server.start()
         eventually(
-            lambda: len({_step_of(r) for r in list(sink.received)}) == 3 * INCIDENTS,
+            lambda: len({step_of(r) for r in list(sink.received)}) == 3 * INCIDENTS,
             60,
             "every step of every incident at the receiver",
         )
@@ -136,13 +122,9 @@ def test_a_kill_mid_timer_batch_pages_every_step_once(tmp_path: Path) -> None:
         sink.stop()
     deliveries: dict[tuple[str, int], set[str]] = {}
     for received in sink.received:
-        deliveries.setdefault(_step_of(received), set()).add(
+        deliveries.setdefault(step_of(received), set()).add(
             received["headers"]["x-gatewatch-delivery"]
         )
     expected = {(f"i{n}", step) for n in range(INCIDENTS) for step in range(3)}
     assert set(deliveries) == expected
     assert all(len(ids) == 1 for ids in deliveries.values()), "a step was paged twice"
-
-
-def _step_of(received: dict[str, Any]) -> tuple[str, int]:
-    return received["body"]["labels"]["id"], received["body"]["step"]

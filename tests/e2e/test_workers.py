@@ -4,13 +4,12 @@ exactly once."""
 
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.auth import TOKEN_CONFIG, TOKENS
-from tests.support.paging import WEBHOOK_SECRET
+from tests.support.auth import TOKENS
+from tests.support.paging import WEBHOOK_SECRET, step_of, step_storm_config
 from tests.support.postgres import PostgresCluster
 from tests.support.processes import GatewatchProcess
 from tests.support.standins import webhook_sink
@@ -26,22 +25,8 @@ def test_two_worker_processes_page_each_step_once(
     tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:
     sink = webhook_sink(WEBHOOK_SECRET).start()
-    hook = {"id": "hook", "type": "webhook", "url": sink.url, "secret": WEBHOOK_SECRET}
-    config = {
-        "auth": {"tokens": TOKEN_CONFIG},
-        "storage": {"url": postgres_cluster.create_database(f"w_{uuid.uuid4().hex[:12]}")},
-        "people": [{"id": "alice", "name": "Alice"}],
-        "channels": [{**hook, "rate_per_second": 10_000, "burst": 10_000}],
-        "severities": [{"name": "critical", "channels": ["hook"]}],
-        "default_severity": "critical",
-        "policies": {
-            "storm": {
-                "steps": [{"after": f"{s}s", "targets": ["person:alice"]} for s in STEP_AFTER]
-            }
-        },
-        "routes": [{"name": "all", "matchers": [], "group_by": ["id"], "policy": "storm"}],
-        "scheduler": {"poll_interval": "100ms"},
-    }
+    database = postgres_cluster.create_database(f"w_{uuid.uuid4().hex[:12]}")
+    config = step_storm_config(database, sink.url, STEP_AFTER)
     server = GatewatchProcess(tmp_path, config, workers=2).start()
     try:
         assert server.process is not None
@@ -55,14 +40,14 @@ def test_two_worker_processes_page_each_step_once(
                 ]
                 client.post("/api/v2/alerts", json=alerts).raise_for_status()
         eventually(
-            lambda: len({_step_of(r) for r in list(sink.received)}) == 2 * INCIDENTS,
+            lambda: len({step_of(r) for r in list(sink.received)}) == 2 * INCIDENTS,
             60,
             "every step of every incident at the receiver",
         )
     finally:
         server.stop()
         sink.stop()
-    steps = [_step_of(received) for received in sink.received]
+    steps = [step_of(received) for received in sink.received]
     assert sorted(steps) == sorted({(f"i{n}", s) for n in range(INCIDENTS) for s in (0, 1)})
 
 
@@ -78,7 +63,3 @@ def _children(pid: int) -> list[int]:
         if is_child and b"spawn_main" in command:
             found.append(int(status.parent.name))
     return found
-
-
-def _step_of(received: dict[str, Any]) -> tuple[str, int]:
-    return received["body"]["labels"]["id"], received["body"]["step"]

@@ -172,3 +172,31 @@ def notifications(url: str, incident_id: int | None = None) -> list[dict[str, An
 def unsent(url: str, incident_id: int) -> list[dict[str, Any]]:
     """The incident's notifications still waiting or being sent."""
     return [n for n in notifications(url, incident_id) if n["status"] in ("pending", "sending")]
+
+
+def step_storm_config(
+    store_url: str, webhook_url: str, step_after: tuple[int, ...], **scheduler: str
+) -> dict[str, Any]:
+    """Every alert its own incident (grouped by `id`), paging alice at each of `step_after`
+    seconds through one signed webhook with no throttle to speak of."""
+    hook = {"id": "hook", "type": "webhook", "url": webhook_url, "secret": WEBHOOK_SECRET}
+    return {
+        "auth": {"tokens": TOKEN_CONFIG},
+        "storage": {"url": store_url},
+        "people": [{"id": "alice", "name": "Alice"}],
+        "channels": [{**hook, "rate_per_second": 10_000, "burst": 10_000}],
+        "severities": [{"name": "critical", "channels": ["hook"]}],
+        "default_severity": "critical",
+        "policies": {
+            "storm": {
+                "steps": [{"after": f"{s}s", "targets": ["person:alice"]} for s in step_after]
+            }
+        },
+        "routes": [{"name": "all", "matchers": [], "group_by": ["id"], "policy": "storm"}],
+        "scheduler": {"poll_interval": "100ms", **scheduler},
+    }
+
+
+def step_of(received: dict[str, Any]) -> tuple[str, int]:
+    """(alert id, step) of a page the webhook sink received from a step_storm_config server."""
+    return received["body"]["labels"]["id"], received["body"]["step"]
