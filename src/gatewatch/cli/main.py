@@ -24,7 +24,7 @@ from gatewatch.cli.rules import (
 from gatewatch.cli.stack import compose, standins, up
 from gatewatch.config import check_listen, load_config
 from gatewatch.errors import GatewatchError
-from gatewatch.wiring.server import ServeOptions, build_app, migrate_store
+from gatewatch.wiring.server import ServeOptions, build_app, prepare_store
 
 app = typer.Typer(
     help="gatewatch: alerting and incident response for messaging gateways.",
@@ -80,6 +80,14 @@ def serve(
             "the work through the database (meant for PostgreSQL)",
         ),
     ] = 1,
+    migrate_schema: Annotated[
+        bool,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="bring the database's schema up to date at start; with --no-migrate only "
+            "check it (replicas whose migrations run as a separate step, `gatewatch migrate`)",
+        ),
+    ] = True,
 ) -> None:
     """Run gatewatch: ingest, incidents, escalation, delivery, the API and the console."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
@@ -89,9 +97,9 @@ def serve(
     try:
         settings, clock = options.load(os.environ)
         if workers == 1:
-            application = build_app(settings, clock)
+            application = build_app(settings, clock, migrate_schema)
         else:
-            migrate_store(settings)
+            prepare_store(settings, migrate_schema)
     except GatewatchError as exc:
         fail(exc)
     if workers == 1:
@@ -113,6 +121,17 @@ def serve(
         log_level=log_level,
         access_log=False,
     )
+
+
+@app.command("migrate")
+def migrate_command(config: ConfigOption = None) -> None:
+    """Bring the database's schema up to date (Alembic), then exit: the step a deployment
+    runs before it starts replicas with `serve --no-migrate`."""
+    try:
+        prepare_store(load_config(config, os.environ), migrate_schema=True)
+    except GatewatchError as exc:
+        fail(exc)
+    out.print("[green]ok[/] the database's schema is up to date")
 
 
 @app.command("hash-password")

@@ -11,8 +11,12 @@ from typing import Any, TypeVar
 import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
+
+from gatewatch.errors import GatewatchError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -88,10 +92,41 @@ def create_database_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+class SchemaMismatch(GatewatchError):
+    """The database's schema is not the one this gatewatch was built for."""
+
+
+def _alembic_config() -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def check_schema(engine: Engine, migrating: bool = False) -> None:
+    """Refuse a database migrated by a newer gatewatch (its writes could corrupt what the
+    newer code expects); unless `migrating`, refuse one that is behind too."""
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    head = scripts.get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+        raise SchemaMismatch(
+            f"the database's schema is at revision {current}, newer than this gatewatch "
+            f"knows (its newest is {head})",
+            hint="run the gatewatch version that migrated it, or a newer one",
+        )
+    if not migrating and current != head:
+        raise SchemaMismatch(
+            f"the database's schema is at revision {current or 'none'}, this gatewatch "
+            f"needs {head}",
+            hint="run `gatewatch migrate` first (or start `gatewatch serve` with --migrate)",
+        )
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration; refuse a schema newer than this code."""
+    check_schema(engine, migrating=True)
+    config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -14,7 +14,7 @@ from gatewatch.auth.roles import Role
 from gatewatch.clock import Clock, FileClock, SystemClock
 from gatewatch.config import GatewatchConfig, load_config
 from gatewatch.config.auth import AuthConfig, TokenConfig
-from gatewatch.store.database import create_database_engine, migrate
+from gatewatch.store.database import check_schema, create_database_engine, migrate
 from gatewatch.web.app import create_app
 from gatewatch.wiring.services import build_services
 from gatewatch.wiring.workers import worker_lifespan
@@ -68,19 +68,27 @@ def with_bootstrap_token(config: GatewatchConfig) -> GatewatchConfig:
     return config.model_copy(update={"auth": AuthConfig(tokens=[admin])})
 
 
-def build_app(config: GatewatchConfig, clock: Clock) -> FastAPI:
-    """Migrate the store and return the app, with its timer and delivery workers."""
+def build_app(config: GatewatchConfig, clock: Clock, migrate_schema: bool = True) -> FastAPI:
+    """Migrate the store (or only check its schema) and return the app, with its timer and
+    delivery workers."""
     database = create_database_engine(config.database_url)
-    migrate(database)
+    if migrate_schema:
+        migrate(database)
+    else:
+        check_schema(database)
     services = build_services(config, database, clock)
     return create_app(services, lifespan=worker_lifespan(services))
 
 
-def migrate_store(config: GatewatchConfig) -> None:
-    """Bring the store's schema up to date once, before worker processes start."""
+def prepare_store(config: GatewatchConfig, migrate_schema: bool) -> None:
+    """Migrate the store's schema, or check that it is current, once before worker
+    processes start (they then only check it)."""
     database = create_database_engine(config.database_url)
     try:
-        migrate(database)
+        if migrate_schema:
+            migrate(database)
+        else:
+            check_schema(database)
     finally:
         database.dispose()
 
@@ -90,4 +98,4 @@ def worker_app() -> FastAPI:
     everything (API, timers, delivery) on the shared database, which is what coordinates
     them; spawned fresh, a process gets its options from the parent's environment."""
     options = ServeOptions(**json.loads(os.environ[SERVE_OPTIONS_ENV]))
-    return build_app(*options.load(os.environ))
+    return build_app(*options.load(os.environ), migrate_schema=False)
