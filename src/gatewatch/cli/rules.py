@@ -13,7 +13,6 @@ from gatewatch.cli.common import ConfigOption, fail, out, titled_table
 from gatewatch.config import load_config
 from gatewatch.errors import GatewatchError
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
-from gatewatch.rules.kubernetes import manifests
 from gatewatch.rules.packs import pack_names, render_pack
 from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
@@ -21,6 +20,7 @@ from gatewatch.slo.generate import slo_rules
 from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs
 from gatewatch.slo.spec import load_spec
 from gatewatch.slo.status import NO_DATA, slo_status
+from gatewatch.stack.kubernetes import DEFAULT_IMAGE, all_manifests
 
 rules_app = typer.Typer(
     help="Alert rule packs: build, check and unit-test with promtool.", no_args_is_help=True
@@ -130,11 +130,16 @@ def manifests_command(
     external_url: Annotated[str, typer.Option(help="gatewatch's URL as the cluster sees it")] = (
         "http://gatewatch.monitoring.svc:8787"
     ),
+    image: Annotated[str, typer.Option(help="gatewatch's image (deploy/Dockerfile)")] = (
+        DEFAULT_IMAGE
+    ),
 ) -> None:
-    """Write PrometheusRule objects for every pack and the Alertmanager config Secret."""
+    """Write PrometheusRule objects for every pack, the Alertmanager config Secret, and
+    gatewatch's own workload (Deployment, Service, PodDisruptionBudget, migration Job,
+    ConfigMap, Secret, ServiceMonitor)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        files = manifests(external_url, namespace)
+        files = all_manifests(external_url, namespace, image)
     except GatewatchError as exc:
         fail(exc)
     for name, text in files.items():
