@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from gatewatch.auth.passwords import hash_password
 from gatewatch.cli.common import ConfigOption, fail, out
@@ -96,25 +97,19 @@ def serve(
     )
     try:
         settings, clock = options.load(os.environ)
+        # One process serves the app it built; several are spawned by uvicorn, each building
+        # its own from the options handed down in the environment.
+        application: FastAPI | str = "gatewatch.wiring.server:worker_app"
         if workers == 1:
             application = build_app(settings, clock, migrate_schema)
         else:
             prepare_store(settings, migrate_schema)
+            os.environ.update(options.to_environment())
     except GatewatchError as exc:
         fail(exc)
-    if workers == 1:
-        uvicorn.run(
-            application,
-            host=settings.host,
-            port=settings.port,
-            log_level=log_level,
-            access_log=False,
-        )
-        return
-    os.environ.update(options.to_environment())
     uvicorn.run(
-        "gatewatch.wiring.server:worker_app",
-        factory=True,
+        application,
+        factory=workers > 1,
         workers=workers,
         host=settings.host,
         port=settings.port,

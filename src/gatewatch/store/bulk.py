@@ -146,16 +146,17 @@ class BulkWrite:
             missing = {key for key in fixed if binds[key].required}
             if missing:
                 raise ValueError(f"bulk statement binds {sorted(missing)} not named in keys")
-            converters = tuple(_converter(binds[key].type, dialect) for key in keys)
+            convert = {key: _converter(binds[key].type, dialect) for key in keys}
             if dialect.name == "postgresql":
                 row_keys = tuple(key for key in keys if key not in fixed)
                 prepared = _Unnested(
                     _unnested_sql(str(compiled), row_keys),
                     row_keys,
-                    tuple(_converter(binds[key].type, dialect) for key in row_keys),
-                    {key: _converter(binds[key].type, dialect)(v) for key, v in fixed.items()},
+                    tuple(convert[key] for key in row_keys),
+                    {key: convert[key](value) for key, value in fixed.items()},
                 )
             else:
+                converters = tuple(convert[key] for key in keys)
                 prepared = _Prepared(str(compiled), keys, converters, fixed, compiled.positional)
             self._prepared[dialect.name] = prepared
         return prepared

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from gatewatch.auth.roles import Role
 from gatewatch.clock import Clock, FileClock, SystemClock
@@ -72,10 +73,7 @@ def build_app(config: GatewatchConfig, clock: Clock, migrate_schema: bool = True
     """Migrate the store (or only check its schema) and return the app, with its timer and
     delivery workers."""
     database = create_database_engine(config.database_url)
-    if migrate_schema:
-        migrate(database)
-    else:
-        check_schema(database)
+    _ready_schema(database, migrate_schema)
     services = build_services(config, database, clock)
     return create_app(services, lifespan=worker_lifespan(services))
 
@@ -85,12 +83,17 @@ def prepare_store(config: GatewatchConfig, migrate_schema: bool) -> None:
     processes start (they then only check it)."""
     database = create_database_engine(config.database_url)
     try:
-        if migrate_schema:
-            migrate(database)
-        else:
-            check_schema(database)
+        _ready_schema(database, migrate_schema)
     finally:
         database.dispose()
+
+
+def _ready_schema(database: Engine, migrate_schema: bool) -> None:
+    """Migrate the schema, or only check that it is current (raises SchemaMismatch)."""
+    if migrate_schema:
+        migrate(database)
+    else:
+        check_schema(database)
 
 
 def worker_app() -> FastAPI:
