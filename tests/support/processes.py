@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import httpx
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.ports import free_port
 
@@ -105,25 +106,59 @@ class GatewatchProcess(LoopbackProcess):
 
 
 class AlertmanagerProcess(LoopbackProcess):
-    """Debian's `prometheus-alertmanager`, no clustering, state in a temp dir."""
+    """Debian's `prometheus-alertmanager`, state in a temp dir; alone, or a cluster member
+    when `peers` is given (an empty list starts a cluster of one that others join)."""
 
     log_name = "alertmanager.log"
     ready_path = "/-/ready"
 
-    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        config: dict[str, Any],
+        peers: list[str] | None = None,
+        peer_timeout: str = "15s",
+    ) -> None:
         super().__init__(workdir)
         self.config_path = workdir / "alertmanager.yml"
         self.config_path.write_text(yaml.safe_dump(config))
+        self.peers = peers
+        self.peer_timeout = peer_timeout
+        self.cluster_address = f"127.0.0.1:{free_port()}" if peers is not None else ""
 
     def command(self) -> list[str]:
+        cluster = [f"--cluster.listen-address={self.cluster_address}"]
+        if self.peers is not None:
+            cluster += [f"--cluster.peer={peer}" for peer in self.peers]
+            cluster += [
+                f"--cluster.peer-timeout={self.peer_timeout}",
+                "--cluster.settle-timeout=2s",
+            ]
         return [
             "prometheus-alertmanager",
             f"--config.file={self.config_path}",
             f"--storage.path={self.workdir / 'am-data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",
-            "--cluster.listen-address=",
+            *cluster,
             "--log.level=warn",
         ]
+
+    def cluster_peers(self) -> int:
+        """How many members (itself included) this Alertmanager sees in its cluster."""
+        status = httpx.get(f"{self.url}/api/v2/status", timeout=5).json()
+        return len(status["cluster"].get("peers") or [])
+
+    def notifications_sent(self) -> float:
+        """Notifications this Alertmanager has sent to its webhook receivers."""
+        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "alertmanager_notifications"
+            for sample in family.samples
+            if sample.name == "alertmanager_notifications_total"
+            and sample.labels.get("integration") == "webhook"
+        )
 
 
 class PrometheusProcess(LoopbackProcess):

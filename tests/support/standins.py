@@ -45,6 +45,7 @@ class HttpStandIn:
         self.received: list[dict[str, Any]] = []
         self.rejected: list[tuple[dict[str, Any], list[str]]] = []
         self.failed: list[dict[str, Any]] = []  # requests answered with an injected failure
+        self.opened = 0  # requests that reached the endpoint, answered or not
         self.plan = FailurePlan()
         self._lock = threading.Lock()
         self._handler = handler
@@ -56,6 +57,7 @@ class HttpStandIn:
 
     async def _endpoint(self, request: Request) -> Response:
         with self._lock:
+            self.opened += 1
             failure = self.plan.statuses.pop(0) if self.plan.statuses else None
         if self.plan.delay:
             await asyncio.sleep(self.plan.delay)

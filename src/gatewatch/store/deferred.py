@@ -41,9 +41,10 @@ def deferred_writes(connection: Connection) -> Iterator[None]:
     if _KEY in connection.info:  # nested: the outer block writes
         yield
         return
-    connection.info[_KEY] = {}
+    info = connection.info  # kept: a connection that broke meanwhile refuses to hand it out
+    info[_KEY] = {}
     try:
         yield
         flush(connection)
     finally:
-        del connection.info[_KEY]
+        info.pop(_KEY, None)  # invalidating a connection empties its info

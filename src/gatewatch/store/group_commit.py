@@ -59,6 +59,8 @@ def _run_unit(connection: Connection, unit: _Unit[Any]) -> None:
             with translate_outage():
                 unit.result = unit.work(connection)
         except Exception as error:
+            if connection.invalidated:  # the server or the link is gone: the group fails as one
+                raise
             savepoint.rollback()
             if attempt < UNIT_ATTEMPTS and _lost_race(error):
                 continue
