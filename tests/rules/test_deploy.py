@@ -32,6 +32,7 @@ def test_services_hang_together() -> None:
         "postgres",
         "redis",
         "gateway",
+        "gatewatch-migrate",
         "gatewatch",
         "alertmanager",
         "prometheus",
@@ -40,7 +41,12 @@ def test_services_hang_together() -> None:
     for name, service in services.items():
         assert service.get("image"), f"{name} names no image"
         assert set(service.get("depends_on", [])) <= set(services), name
-        host_ports += [int(port.split(":")[0]) for port in service.get("ports", [])]
+        replicas = service.get("deploy", {}).get("replicas", 1)
+        for mapping in service.get("ports", []):
+            first, _, last = mapping.split(":")[0].partition("-")
+            ports = range(int(first), int(last or first) + 1)
+            assert len(ports) == replicas, f"{name}: {mapping} for {replicas} replicas"
+            host_ports += ports
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("./") and Path(source).name not in MADE_BY_THE_USER:
@@ -65,7 +71,21 @@ def test_mounted_configs_pass_their_checkers() -> None:
     )
     assert config.database_url.startswith("postgresql+psycopg://gatewatch:pw@postgres:5432/")
     prometheus = yaml.safe_load((COMPOSE / "prometheus.yml").read_text())
-    targets = {
-        c["job_name"]: c["static_configs"][0]["targets"][0] for c in prometheus["scrape_configs"]
+    jobs = {c["job_name"]: c for c in prometheus["scrape_configs"]}
+    assert jobs["im-gateway"]["static_configs"] == [{"targets": ["gateway:8080"]}]
+    # Every replica is scraped: the service name's addresses, each one on gatewatch's port.
+    assert jobs["gatewatch"]["dns_sd_configs"] == [
+        {"names": ["gatewatch"], "type": "A", "port": 8787}
+    ]
+
+
+def test_two_gatewatch_replicas_start_after_their_migration() -> None:
+    services = yaml.safe_load((COMPOSE / "docker-compose.yml").read_text())["services"]
+    replica, migration = services["gatewatch"], services["gatewatch-migrate"]
+    assert replica["deploy"]["replicas"] >= 2
+    assert "--no-migrate" in replica["command"]
+    assert migration["command"][:2] == ["gatewatch", "migrate"]
+    assert replica["depends_on"]["gatewatch-migrate"] == {
+        "condition": "service_completed_successfully"
     }
-    assert targets["im-gateway"] == "gateway:8080" and targets["gatewatch"] == "gatewatch:8787"
+    assert "postgresql" in yaml.safe_load((COMPOSE / "gatewatch.yml").read_text())["storage"]["url"]
