@@ -1,23 +1,29 @@
 """A channel's throttle holds across processes: three dispatchers (as three replicas would
 run them) on one database send a channel limited to 5 messages/s (burst 5) no faster than
-that in total, and every page arrives."""
+that in total, and every page arrives: with the buckets in the database, in a real Redis,
+and with Redis configured but down (the database's buckets take over)."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 
 import pytest
+import redis
+from sqlalchemy import select
 
 from gatewatch.clock import SystemClock
 from gatewatch.ingest.prometheus_push import PostableAlerts, to_batch
 from gatewatch.notify.dispatcher import Dispatcher, build_channels
 from gatewatch.notify.http import http_sender
-from gatewatch.notify.ratelimit import TokenBucket
+from gatewatch.notify.ratelimit import TokenBucket, shared_throttle
 from gatewatch.store.database import create_database_engine, migrate
+from gatewatch.store.tables import channel_throttles
 from gatewatch.web.deps import Services
 from gatewatch.wiring.services import build_services
 from tests.conftest import ConfigFactory
 from tests.support.paging import WEBHOOK_SECRET
+from tests.support.redis import RedisServer
 from tests.support.standins import HttpStandIn, webhook_sink
 
 PAGES = 50
@@ -34,9 +40,25 @@ def sink() -> Iterator[HttpStandIn]:
     made.stop()
 
 
+@pytest.fixture(params=["database", "redis", "redis down"])
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Where the buckets are: None for the database, else a Redis (stopped for "down")."""
+    if request.param == "database":
+        yield None
+        return
+    server = RedisServer().start()
+    if request.param == "redis down":
+        server.stop()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
-def services(make_config: ConfigFactory, sink: HttpStandIn) -> Iterator[Services]:
+def services(
+    make_config: ConfigFactory, sink: HttpStandIn, redis_url: str | None
+) -> Iterator[Services]:
     config = make_config(
+        redis={"url": redis_url} if redis_url is not None else None,
         channels=[
             {
                 "id": "hook",
@@ -58,28 +80,32 @@ def services(make_config: ConfigFactory, sink: HttpStandIn) -> Iterator[Services
 
 async def _replicas_deliver(services: Services, sink: HttpStandIn, timeout: float) -> None:
     config = services.config
+    redis_url = config.redis.url if config.redis is not None else None
     stop = asyncio.Event()
     async with http_sender(timeout=5, connections=8) as http:
-        loops = [
-            asyncio.create_task(
-                Dispatcher(
-                    services.runtime,
-                    config.delivery,
-                    config.channels,
-                    build_channels(config.channels, config.delivery, http),
-                ).run(stop, asyncio.Event())
-            )
-            for _ in range(REPLICAS)
-        ]
-        deadline = time.monotonic() + timeout
-        while len(sink.received) < PAGES and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        stop.set()
-        await asyncio.gather(*loops)
+        with contextlib.ExitStack() as stack:
+            loops = [
+                asyncio.create_task(
+                    Dispatcher(
+                        services.runtime,
+                        config.delivery,
+                        config.channels,
+                        build_channels(config.channels, config.delivery, http),
+                        # Each its own, as each replica has its own connection to Redis.
+                        stack.enter_context(shared_throttle(redis_url)),
+                    ).run(stop, asyncio.Event())
+                )
+                for _ in range(REPLICAS)
+            ]
+            deadline = time.monotonic() + timeout
+            while len(sink.received) < PAGES and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            stop.set()
+            await asyncio.gather(*loops)
 
 
 def test_three_replicas_together_keep_the_channel_rate_and_lose_nothing(
-    services: Services, sink: HttpStandIn
+    services: Services, sink: HttpStandIn, redis_url: str | None, request: pytest.FixtureRequest
 ) -> None:
     alerts = [{"labels": {"alertname": f"Down{n}", "severity": "critical"}} for n in range(PAGES)]
     clock = services.runtime.clock
@@ -96,6 +122,14 @@ def test_three_replicas_together_keep_the_channel_rate_and_lose_nothing(
     arrivals = sorted(r["at"] for r in sink.received)
     for first, twelfth in zip(arrivals, arrivals[11:], strict=False):
         assert twelfth - first >= 1.0, "the replicas together sent faster than the channel rate"
+    # The bucket was where it should be: Redis's while it is up, else the database's.
+    with services.runtime.database.connect() as connection:
+        in_database = connection.execute(select(channel_throttles.c.channel)).scalars().all()
+    in_redis = redis_url is not None and request.node.callspec.params["redis_url"] == "redis"
+    assert in_database == ([] if in_redis else ["hook"])
+    if in_redis:
+        with redis.Redis.from_url(redis_url) as client:
+            assert client.exists("gatewatch:throttle:hook")
 
 
 def test_throttled_sends_wait_in_turn_one_token_apart() -> None:

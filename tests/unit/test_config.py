@@ -119,3 +119,9 @@ schedules:
         "gw.yml:4: policies.remind-p2.manual_steps[0].targets: unknown schedule "
         "'im-secondary' in 'schedule:im-secondary'"
     ]
+
+
+def test_a_redis_url_must_be_one_redis_understands() -> None:
+    [issue] = _issues("redis:\n  url: http://cache:6379\n")
+    assert issue.startswith("gw.yml:2: redis.url: expected a redis://, rediss:// or unix:// URL")
+    assert parse_config("redis:\n  url: redis://cache:6379/0\n", "gw.yml", {}).redis

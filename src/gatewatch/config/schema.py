@@ -47,6 +47,20 @@ class EndpointConfig(ConfigModel):
         return url.rstrip("/")
 
 
+class RedisConfig(ConfigModel):
+    url: str = Field(
+        description="redis://, rediss:// or unix:// URL; channel throttles are kept there "
+        "instead of in the database (the database's buckets take over while it is down)"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _redis(cls, url: str) -> str:
+        if not re.match(r"^(rediss?://[^/\s]+|unix:///\S+)", url):
+            raise ValueError(f"expected a redis://, rediss:// or unix:// URL, got {url!r}")
+        return url
+
+
 class SeverityLevel(ConfigModel):
     name: str = Field(min_length=1)
     respond_within: Duration | None = None
@@ -193,6 +207,7 @@ class GatewatchConfig(ConfigModel):
     auth: AuthConfig = AuthConfig()
     prometheus: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9090")
     alertmanager: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9093")
+    redis: RedisConfig | None = None
     severities: list[SeverityLevel] = DEFAULT_SEVERITIES
     default_severity: str = "warning"
     routes: list[RouteConfig] = []

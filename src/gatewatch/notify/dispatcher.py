@@ -23,7 +23,7 @@ from gatewatch.notify.http import HttpSender
 from gatewatch.notify.mail import EmailNotifier
 from gatewatch.notify.message import Message
 from gatewatch.notify.pagerduty import PagerDutyNotifier
-from gatewatch.notify.ratelimit import take_shared
+from gatewatch.notify.ratelimit import DatabaseThrottle, SharedThrottle
 from gatewatch.notify.slack import SlackNotifier
 from gatewatch.notify.webhook import WebhookNotifier
 from gatewatch.runtime import Runtime
@@ -106,8 +106,10 @@ class Dispatcher:
         delivery: DeliveryConfig,
         configured: list[ChannelConfig],
         channels: dict[str, Channel],
+        throttle: SharedThrottle | None = None,
     ) -> None:
         self.delivery = delivery
+        self.throttle = throttle or DatabaseThrottle()
         self.database = runtime.database
         self.clock = runtime.clock
         self.metrics = runtime.metrics
@@ -201,7 +203,7 @@ class Dispatcher:
             for channel_id, waiting in sorted(by_channel.items()):  # locks in one order
                 channel = self._configured.get(channel_id)
                 waits = (
-                    take_shared(connection, channel, len(waiting), now)
+                    self.throttle.take(connection, channel, len(waiting), now)
                     if channel is not None
                     else [0.0] * len(waiting)
                 )

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from gatewatch.notify.dispatcher import Dispatcher, build_channels, connections_needed
 from gatewatch.notify.http import http_sender
+from gatewatch.notify.ratelimit import shared_throttle
 from gatewatch.slo.monitor import SloMonitor
 from gatewatch.store.database import DatabaseUnavailable
 from gatewatch.web.deps import Services
@@ -124,29 +125,32 @@ def worker_lifespan(
         runtime.dispatcher_wakeup.attach(asyncio.get_running_loop(), wake)
         timeout = config.delivery.timeout.total_seconds()
         connections = connections_needed(config.channels, config.delivery)
+        redis_url = config.redis.url if config.redis is not None else None
         async with http_sender(timeout, connections) as http:
-            dispatcher = Dispatcher(
-                runtime,
-                config.delivery,
-                config.channels,
-                build_channels(config.channels, config.delivery, http),
-            )
-            monitor = None
-            if config.slo.enabled:
-                monitor = SloMonitor(
-                    services.slo_specs,
-                    config.prometheus.url,
-                    config.external_url,
-                    services.incidents.ingest,
-                    runtime.clock,
-                    runtime.metrics,
+            with shared_throttle(redis_url) as throttle:
+                dispatcher = Dispatcher(
+                    runtime,
+                    config.delivery,
+                    config.channels,
+                    build_channels(config.channels, config.delivery, http),
+                    throttle,
                 )
-            task = asyncio.create_task(run_workers(services, dispatcher, stop, wake, monitor))
-            try:
-                yield
-            finally:
-                stop.set()
-                await task
-                runtime.dispatcher_wakeup.detach(wake)
+                monitor = None
+                if config.slo.enabled:
+                    monitor = SloMonitor(
+                        services.slo_specs,
+                        config.prometheus.url,
+                        config.external_url,
+                        services.incidents.ingest,
+                        runtime.clock,
+                        runtime.metrics,
+                    )
+                task = asyncio.create_task(run_workers(services, dispatcher, stop, wake, monitor))
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    await task
+                    runtime.dispatcher_wakeup.detach(wake)
 
     return lifespan
