@@ -1,5 +1,6 @@
 """Every alert of every pack is valid, carries what paging needs, and is proved by promtool."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -243,6 +244,8 @@ def test_kubernetes_manifests_are_generated_and_valid(tmp_path: Path) -> None:
         assert (committed / name).read_text() == text, f"regenerate {name}: gatewatch manifests"
     for name, text in generated.items():
         document = yaml.safe_load(text)
+        # An object's name is a DNS-1123 subdomain, as the API server requires.
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", document["metadata"]["name"])
         if document["kind"] == "PrometheusRule":
             rules_file = tmp_path / name
             rules_file.write_text(yaml.safe_dump(document["spec"]))

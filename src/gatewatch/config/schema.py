@@ -13,6 +13,7 @@ from gatewatch.config.base import ConfigModel
 from gatewatch.config.channels import ChannelConfig, DeliveryConfig
 from gatewatch.config.oncall import PersonConfig, ScheduleConfig
 from gatewatch.config.policies import PolicyConfig, SchedulerConfig, Target
+from gatewatch.config.rules import RulesTuning
 from gatewatch.durations import Duration
 from gatewatch.matchers import Matcher, MatcherSyntaxError, parse_matcher
 
@@ -208,6 +209,7 @@ class GatewatchConfig(ConfigModel):
     prometheus: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9090")
     alertmanager: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9093")
     redis: RedisConfig | None = None
+    rules: RulesTuning = RulesTuning()
     severities: list[SeverityLevel] = DEFAULT_SEVERITIES
     default_severity: str = "warning"
     routes: list[RouteConfig] = []

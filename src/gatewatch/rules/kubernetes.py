@@ -19,7 +19,7 @@ def prometheus_rule(pack: RulePack, external_url: str, namespace: str) -> dict[s
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": {
-            "name": f"gatewatch-{pack}",
+            "name": f"gatewatch-{pack.name}",
             "namespace": namespace,
             "labels": {"app.kubernetes.io/part-of": "gatewatch", "role": "alert-rules"},
         },

@@ -13,6 +13,7 @@ import yaml
 from gatewatch.durations import format_duration, parse_duration
 from gatewatch.errors import GatewatchError
 from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
+from gatewatch.rules.tuning import TuningError, catalogue, describe
 
 REQUIRED_LABELS = ("severity", "team", "service")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
@@ -38,6 +39,10 @@ def load_pack(name: str) -> RulePack:
     problems = pack_problems(pack)
     if problems:
         raise RulePackError("; ".join(problems))
+    try:
+        catalogue([pack])
+    except TuningError as exc:
+        raise RulePackError(f"{name}: {exc}") from exc
     return pack
 
 
@@ -87,13 +92,16 @@ def render_pack(pack: RulePack, external_url: str, time_scale: float = 1.0) -> s
             rendered["interval"] = _scaled(group["interval"], time_scale)
         rules = []
         for rule in group["rules"]:
-            out = dict(rule)
+            out = {key: value for key, value in rule.items() if key != "tuning"}
             out["expr"] = _scale_expr(str(rule["expr"]).strip(), time_scale)
             if "for" in rule:
                 out["for"] = _scaled(rule["for"], time_scale)
             if "annotations" in rule:
+                # Quoted thresholds and periods are the rule's own, unscaled: what it means.
                 out["annotations"] = {
-                    key: str(value).replace(EXTERNAL_URL_PLACEHOLDER, external_url.rstrip("/"))
+                    key: describe(pack, rule, str(value)).replace(
+                        EXTERNAL_URL_PLACEHOLDER, external_url.rstrip("/")
+                    )
                     for key, value in rule["annotations"].items()
                 }
             rules.append(out)

@@ -3,19 +3,38 @@
 import shutil
 from pathlib import Path
 
+from gatewatch.config.rules import RulesTuning
+from gatewatch.model import RulePack
 from gatewatch.rules.packs import load_pack, pack_names, render_pack
 from gatewatch.rules.promtool import run_tool
+from gatewatch.rules.tuning import Change, apply_tuning
 from gatewatch.slo.shipped import shipped_slo_packs
 
 TEST_EXTERNAL_URL = "http://gatewatch.test"
 
 
+def tuned_packs(
+    names: list[str] | None, tuning: RulesTuning = RulesTuning()
+) -> tuple[list[RulePack], list[Change]]:
+    """The packs named (all by default) with `tuning` applied, and what it changed."""
+    packs, changes = [], []
+    for name in names or pack_names():
+        pack, changed = apply_tuning(load_pack(name), tuning)
+        packs.append(pack)
+        changes += changed
+    return packs, changes
+
+
 def build_packs(
-    out: Path, names: list[str] | None, external_url: str, time_scale: float = 1.0
+    out: Path,
+    names: list[str] | None,
+    external_url: str,
+    time_scale: float = 1.0,
+    tuning: RulesTuning = RulesTuning(),
 ) -> list[Path]:
-    """Write one `<pack>.yml` per pack (all packs and shipped SLOs by default)."""
+    """Write one `<pack>.yml` per pack, tuned (all packs and shipped SLOs by default)."""
     out.mkdir(parents=True, exist_ok=True)
-    packs = [load_pack(name) for name in names or pack_names()]
+    packs, _ = tuned_packs(names, tuning)
     if not names:
         packs += shipped_slo_packs()
     written = []
