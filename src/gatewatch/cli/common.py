@@ -1,6 +1,7 @@
 """What the CLI's command modules share: consoles, common options, the API client, styling."""
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,8 +15,9 @@ from typer._click.core import Context as ClickContext  # the type TyperGroup its
 from typer.core import TyperGroup
 
 from gatewatch.client import GatewatchClient
-from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig
+from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig, load_config
 from gatewatch.errors import GatewatchError
+from gatewatch.rules.packs import tuning_problems
 from gatewatch.wiring.server import admin_token_path
 
 T = TypeVar("T")
@@ -39,6 +41,13 @@ STATUS_STYLE = {
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", envvar="GATEWATCH_CONFIG", help="gatewatch.yml")
 ]
+
+
+def read_config(path: Path | None) -> GatewatchConfig:
+    """gatewatch.yml with the environment, every check made (rule tuning included)."""
+    return load_config(path, os.environ, checks=(tuning_problems,))
+
+
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="GATEWATCH_URL", help="gatewatch's base URL")
 ]

@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-import os
 import signal
 import tempfile
 import threading
@@ -15,8 +14,7 @@ import httpx
 import typer
 from rich.table import Table
 
-from gatewatch.cli.common import err, fail, out, titled_table
-from gatewatch.config import load_config
+from gatewatch.cli.common import err, fail, out, read_config, titled_table
 from gatewatch.drills.faults import GatewayAccess
 from gatewatch.drills.probes import StackEndpoints
 from gatewatch.drills.runner import DrillResult, DrillRunner, Hop
@@ -127,7 +125,7 @@ def _run(
     ports = StackPorts.free()
     try:
         components = plan_stack(folder, ports, time_scale, demo=True)
-        config = load_config(folder / "gatewatch.yml", os.environ)
+        config = read_config(folder / "gatewatch.yml")
         timings = StackTimings(folder.resolve(), config)
     except GatewatchError as exc:
         fail(exc)

@@ -10,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from gatewatch.auth.passwords import hash_password
-from gatewatch.cli.common import ConfigOption, fail, out
+from gatewatch.cli.common import ConfigOption, fail, out, read_config
 from gatewatch.cli.drill import drill
 from gatewatch.cli.incidents import incidents_app
 from gatewatch.cli.notifications import notifications_app
@@ -23,7 +23,7 @@ from gatewatch.cli.rules import (
     slo_app,
 )
 from gatewatch.cli.stack import compose, standins, up
-from gatewatch.config import check_listen, load_config
+from gatewatch.config import check_listen
 from gatewatch.errors import GatewatchError
 from gatewatch.wiring.server import ServeOptions, build_app, prepare_store
 
@@ -123,7 +123,7 @@ def migrate_command(config: ConfigOption = None) -> None:
     """Bring the database's schema up to date (Alembic), then exit: the step a deployment
     runs before it starts replicas with `serve --no-migrate`."""
     try:
-        prepare_store(load_config(config, os.environ), migrate_schema=True)
+        prepare_store(read_config(config), migrate_schema=True)
     except GatewatchError as exc:
         fail(exc)
     out.print("[green]ok[/] the database's schema is up to date")
@@ -152,7 +152,7 @@ def hash_password_command(
 def config_check(file: Annotated[Path, typer.Argument(help="gatewatch.yml to validate")]) -> None:
     """Validate a config file; every problem is printed as file:line: key: message."""
     try:
-        settings = load_config(file, os.environ)
+        settings = read_config(file)
     except GatewatchError as exc:
         fail(exc)
     out.print(

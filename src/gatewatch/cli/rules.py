@@ -1,7 +1,6 @@
 """`gatewatch rules build|check|test`: the rule packs as files, checked by promtool."""
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -9,13 +8,19 @@ from typing import Annotated
 import httpx
 import typer
 
-from gatewatch.cli.common import ConfigOption, fail, out, titled_table
-from gatewatch.config import load_config
+from gatewatch.cli.common import ConfigOption, fail, out, read_config, titled_table
 from gatewatch.errors import GatewatchError
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
 from gatewatch.rules.packs import pack_names, render_pack
 from gatewatch.rules.runbook_index import runbook_index
-from gatewatch.rules.testing import build_packs, check_rules, run_rule_tests
+from gatewatch.rules.testing import (
+    build_packs,
+    check_rules,
+    run_rule_tests,
+    run_tuned_tests,
+    tuned_packs,
+)
+from gatewatch.rules.tuning import Change
 from gatewatch.slo.generate import slo_rules
 from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs
 from gatewatch.slo.spec import load_spec
@@ -40,7 +45,7 @@ ScaleOption = Annotated[
 
 
 def _external_url(config: Path | None) -> str:
-    return load_config(config, os.environ).external_url
+    return read_config(config).external_url
 
 
 @rules_app.command("build")
@@ -52,23 +57,37 @@ def build(
     time_scale: ScaleOption = 1.0,
     config: ConfigOption = None,
 ) -> None:
-    """Write Prometheus rule files, runbook links pointing at this gatewatch."""
+    """Write Prometheus rule files, tuned by the config's `rules:` section, runbook links
+    pointing at this gatewatch."""
     try:
-        files = build_packs(out_dir, pack, _external_url(config), time_scale)
+        settings = read_config(config)
+        files = build_packs(out_dir, pack, settings.external_url, time_scale, settings.rules)
+        _, changes = tuned_packs(pack, settings.rules)
     except GatewatchError as exc:
         fail(exc)
     for path in files:
         out.print(f"wrote {path}")
+    _print_changes(changes)
+
+
+def _print_changes(changes: list[Change]) -> None:
+    if not changes:
+        return
+    table = titled_table("tuned by the config", "alert", "parameter", "shipped", "built")
+    for change in changes:
+        table.add_row(change.alert, change.parameter, change.before, change.after)
+    out.print(table)
 
 
 @rules_app.command("check")
 def check(
     pack: PackOption = None, time_scale: ScaleOption = 1.0, config: ConfigOption = None
 ) -> None:
-    """Build the packs and run `promtool check rules` on them."""
+    """Build the packs (tuned) and run `promtool check rules` on them."""
     with tempfile.TemporaryDirectory(prefix="gatewatch-rules-") as temp:
         try:
-            files = build_packs(Path(temp), pack, _external_url(config), time_scale)
+            settings = read_config(config)
+            files = build_packs(Path(temp), pack, settings.external_url, time_scale, settings.rules)
             out.print(check_rules(files))
         except GatewatchError as exc:
             fail(exc)
@@ -79,13 +98,25 @@ def test(
     tests: Annotated[Path, typer.Option(help="Folder of promtool *.test.yml files")] = Path(
         "tests/rules"
     ),
+    config: ConfigOption = None,
 ) -> None:
-    """Run the promtool unit tests of every pack."""
-    with tempfile.TemporaryDirectory(prefix="gatewatch-rules-") as temp:
-        try:
+    """Run the promtool unit tests of every pack as shipped; with a config that tunes them,
+    also the tests generated for the tuned alerts, against the tuned rules."""
+    try:
+        tuning = read_config(config).rules
+        with tempfile.TemporaryDirectory(prefix="gatewatch-rules-") as temp:
             out.print(run_rule_tests(tests, Path(temp)))
-        except GatewatchError as exc:
-            fail(exc)
+        if tuning.overrides or tuning.disabled:
+            with tempfile.TemporaryDirectory(prefix="gatewatch-tuned-") as temp:
+                report, uncovered = run_tuned_tests(Path(temp), tuning)
+                out.print(report)
+            if uncovered:
+                out.print(
+                    "[yellow]not covered by a generated test[/] (checked by promtool only): "
+                    + ", ".join(uncovered)
+                )
+    except GatewatchError as exc:
+        fail(exc)
 
 
 def alertmanager_config_command(
@@ -100,7 +131,7 @@ def alertmanager_config_command(
 ) -> None:
     """Write the alertmanager.yml that routes like the seeds and delivers to gatewatch."""
     try:
-        settings = load_config(config, os.environ)
+        settings = read_config(config)
     except GatewatchError as exc:
         fail(exc)
     if token is None:
@@ -133,13 +164,14 @@ def manifests_command(
     image: Annotated[str, typer.Option(help="gatewatch's image (deploy/Dockerfile)")] = (
         DEFAULT_IMAGE
     ),
+    config: ConfigOption = None,
 ) -> None:
-    """Write PrometheusRule objects for every pack, the Alertmanager config Secret, and
-    gatewatch's own workload (Deployment, Service, PodDisruptionBudget, migration Job,
-    ConfigMap, Secret, ServiceMonitor)."""
+    """Write PrometheusRule objects for every pack (tuned by the config's `rules:`), the
+    Alertmanager config Secret, and gatewatch's own workload (Deployment, Service,
+    PodDisruptionBudget, migration Job, ConfigMap, Secret, ServiceMonitor)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        files = all_manifests(external_url, namespace, image)
+        files = all_manifests(external_url, namespace, image, read_config(config).rules)
     except GatewatchError as exc:
         fail(exc)
     for name, text in files.items():
@@ -199,7 +231,7 @@ def slo_status_command(
 ) -> None:
     """Objective, SLI over the period, error budget left, burn rates, and a verdict per SLO."""
     try:
-        url = prometheus or load_config(config, os.environ).prometheus.url
+        url = prometheus or read_config(config).prometheus.url
         loaded = [load_spec(path) for path in specs] if specs else shipped_specs()
         with httpx.Client(timeout=10) as http:
             statuses = slo_status(url, loaded, http)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from gatewatch.cli.common import fail, out, titled_table
+from gatewatch.cli.common import ConfigOption, fail, out, read_config, titled_table
 from gatewatch.errors import GatewatchError
 from gatewatch.stack.compose import write_compose
 from gatewatch.stack.supervisor import Supervisor
@@ -29,11 +29,12 @@ def up(
     free_ports: Annotated[
         bool, typer.Option(help="Pick free loopback ports instead of 8080/8787/9090/9093")
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Start the reference gateway, gatewatch, Alertmanager and Prometheus on loopback."""
     ports = StackPorts.free() if free_ports else StackPorts()
     try:
-        components = plan_stack(data, ports, time_scale, demo)
+        components = plan_stack(data, ports, time_scale, demo, read_config(config).rules)
     except GatewatchError as exc:
         fail(exc)
     supervisor = Supervisor(components, on_change=lambda: write_state(data, components))
@@ -95,10 +96,11 @@ def standins(
 
 def compose(
     out_dir: Annotated[Path, typer.Option("--out")] = Path("deploy/docker-compose"),
+    config: ConfigOption = None,
 ) -> None:
     """Write deploy/docker-compose/ (compose file and the configs it mounts)."""
     try:
-        written = write_compose(out_dir)
+        written = write_compose(out_dir, read_config(config).rules)
     except GatewatchError as exc:
         fail(exc)
     out.print(

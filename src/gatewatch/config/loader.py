@@ -2,7 +2,7 @@
 and errors that name the file, the line and the key."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,7 +144,13 @@ def parse_yaml_model(text: str, filename: str, model: type[Model]) -> Model:
     return parsed
 
 
-def parse_config(text: str, filename: str, environ: Mapping[str, str]) -> GatewatchConfig:
+# A check the config package cannot make itself (it knows no rule packs): (path, message)s.
+ConfigCheck = Callable[[GatewatchConfig], list[tuple[PathKey, str]]]
+
+
+def parse_config(
+    text: str, filename: str, environ: Mapping[str, str], checks: Sequence[ConfigCheck] = ()
+) -> GatewatchConfig:
     """Validate config text; raise ConfigError listing every problem with its line."""
     data, lines, issues = _read_yaml(text, filename)
     missing: list[PathKey] = []
@@ -165,7 +171,8 @@ def parse_config(text: str, filename: str, environ: Mapping[str, str]) -> Gatewa
         raise ConfigError(_by_line(issues + _validation_issues(exc, filename, lines))) from exc
     issues.extend(
         ConfigIssue(filename, _line_for(loc, lines), _config_path(loc), message)
-        for loc, message in config.reference_errors()
+        for check in (GatewatchConfig.reference_errors, *checks)
+        for loc, message in check(config)
     )
     if issues:
         raise ConfigError(_by_line(issues))
@@ -176,7 +183,9 @@ def _by_line(issues: list[ConfigIssue]) -> list[ConfigIssue]:
     return sorted(issues, key=lambda issue: issue.line or 0)
 
 
-def load_config(path: Path | None, environ: Mapping[str, str]) -> GatewatchConfig:
+def load_config(
+    path: Path | None, environ: Mapping[str, str], checks: Sequence[ConfigCheck] = ()
+) -> GatewatchConfig:
     """Read a config file, or return the built-in default when no file is given."""
     if path is None:
         return GatewatchConfig()
@@ -186,4 +195,4 @@ def load_config(path: Path | None, environ: Mapping[str, str]) -> GatewatchConfi
         raise ConfigError(
             [ConfigIssue(str(path), None, "", f"cannot read: {exc.strerror}")]
         ) from exc
-    return parse_config(text, str(path), environ)
+    return parse_config(text, str(path), environ, checks)

@@ -5,9 +5,11 @@ from typing import Any
 
 import yaml
 
+from gatewatch.config.rules import RulesTuning
 from gatewatch.model import RulePack
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
 from gatewatch.rules.packs import load_pack, pack_names, render_pack
+from gatewatch.rules.tuning import apply_tuning
 from gatewatch.slo.shipped import shipped_slo_packs
 
 TOKEN_PLACEHOLDER = "REPLACE-WITH-GATEWATCH-INGEST-TOKEN"
@@ -41,9 +43,15 @@ def alertmanager_secret(external_url: str, namespace: str, token: str) -> dict[s
     }
 
 
-def manifests(external_url: str, namespace: str, token: str = TOKEN_PLACEHOLDER) -> dict[str, str]:
-    """File name -> YAML text."""
-    packs = [load_pack(name) for name in pack_names()] + shipped_slo_packs()
+def manifests(
+    external_url: str,
+    namespace: str,
+    token: str = TOKEN_PLACEHOLDER,
+    tuning: RulesTuning = RulesTuning(),
+) -> dict[str, str]:
+    """File name -> YAML text; the packs tuned by `tuning`."""
+    packs = [apply_tuning(load_pack(name), tuning)[0] for name in pack_names()]
+    packs += shipped_slo_packs()
     files = {
         f"prometheusrule-{pack.name}.yaml": prometheus_rule(pack, external_url, namespace)
         for pack in packs

@@ -10,10 +10,12 @@ from typing import Any
 
 import yaml
 
+from gatewatch.config import GatewatchConfig
+from gatewatch.config.schema import PathKey
 from gatewatch.durations import format_duration, parse_duration
 from gatewatch.errors import GatewatchError
 from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
-from gatewatch.rules.tuning import TuningError, catalogue, describe
+from gatewatch.rules.tuning import TuningError, catalogue, describe, tuning_errors
 
 REQUIRED_LABELS = ("severity", "team", "service")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
@@ -44,6 +46,11 @@ def load_pack(name: str) -> RulePack:
     except TuningError as exc:
         raise RulePackError(f"{name}: {exc}") from exc
     return pack
+
+
+def tuning_problems(config: GatewatchConfig) -> list[tuple[PathKey, str]]:
+    """The config's `rules:` overrides checked against the shipped packs (for the loader)."""
+    return tuning_errors(config.rules, [load_pack(name) for name in pack_names()])
 
 
 def pack_problems(pack: RulePack) -> list[str]:

@@ -7,6 +7,7 @@ from gatewatch.config.rules import RulesTuning
 from gatewatch.model import RulePack
 from gatewatch.rules.packs import load_pack, pack_names, render_pack
 from gatewatch.rules.promtool import run_tool
+from gatewatch.rules.tuned_tests import tuned_tests
 from gatewatch.rules.tuning import Change, apply_tuning
 from gatewatch.slo.shipped import shipped_slo_packs
 
@@ -59,3 +60,16 @@ def run_rule_tests(tests: Path, workdir: Path) -> str:
     if not names:
         return f"no *.test.yml files under {tests}"
     return run_tool("promtool", "test", "rules", *names, cwd=workdir)
+
+
+def run_tuned_tests(workdir: Path, tuning: RulesTuning) -> tuple[str, list[str]]:
+    """Build the packs as `tuning` says and run the tests generated for the tuned alerts;
+    returns promtool's report and the tuned alerts no generated test covers."""
+    build_packs(workdir, None, TEST_EXTERNAL_URL, tuning=tuning)
+    packs, changes = tuned_packs(None, tuning)
+    files, uncovered = tuned_tests(packs, changes)
+    for name, text in files.items():
+        (workdir / name).write_text(text)
+    if not files:
+        return "no tuned alert to test", uncovered
+    return run_tool("promtool", "test", "rules", *files, cwd=workdir), uncovered

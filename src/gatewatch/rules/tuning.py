@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
-from gatewatch.config import GatewatchConfig
 from gatewatch.config.rules import AlertOverride, RulesTuning
 from gatewatch.durations import format_duration, parse_duration
 from gatewatch.model import RulePack
@@ -22,7 +21,7 @@ from gatewatch.model import RulePack
 PathKey = tuple[str | int, ...]
 UNITS = ("seconds", "ratio", "percent", "count", "per_second")
 # The comparison that ends an alert's expression: `… > 0.5`, `… < bool 3`.
-_COMPARISON = re.compile(
+COMPARISON = re.compile(
     r"^(?P<lhs>.*?\S)(?P<op>\s*(?:[<>]=?|[!=]=)\s*(?:bool\s+)?)"
     r"(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$",
     re.S,
@@ -73,7 +72,7 @@ def tunable(pack: RulePack, rule: dict[str, Any]) -> Tunable:
     if unit is not None:
         if unit not in UNITS:
             raise TuningError(f"{rule['alert']}: threshold unit {unit!r} is not one of {UNITS}")
-        match = _COMPARISON.match(expr)
+        match = COMPARISON.match(expr)
         if match is None:
             raise TuningError(f"{rule['alert']}: declares a threshold but ends in no comparison")
         threshold = float(match["value"])
@@ -105,9 +104,11 @@ def parse_threshold(value: float | str, unit: str) -> float:
     try:
         number = float(text)
     except ValueError:
-        raise ValueError(f"the threshold is {_EXAMPLES[unit]}, not {value!r}") from None
+        raise ValueError(f"the threshold is {_EXAMPLES[unit]}, not {_shown(value)}") from None
     if unit == "ratio" and not 0 <= number <= 1:
-        raise ValueError(f"the threshold is a ratio from 0 to 1 (or a percentage), not {value!r}")
+        raise ValueError(
+            f"the threshold is a ratio from 0 to 1 (or a percentage), not {_shown(value)}"
+        )
     if number < 0:
         raise ValueError(f"the threshold is {_EXAMPLES[unit]}, not a negative number")
     return number
@@ -122,12 +123,11 @@ _EXAMPLES = {
 }
 
 
-def tuning_errors(config: GatewatchConfig, packs: Iterable[RulePack]) -> list[tuple[PathKey, str]]:
+def tuning_errors(tuning: RulesTuning, packs: Iterable[RulePack]) -> list[tuple[PathKey, str]]:
     """Overrides naming an alert no pack has, a parameter it does not have, or a value in
     the wrong unit; each with its config path."""
     known = catalogue(packs)
     errors: list[tuple[PathKey, str]] = []
-    tuning = config.rules
     for name, override in tuning.overrides.items():
         where: PathKey = ("rules", "overrides", name)
         alert = known.get(name)
@@ -153,9 +153,7 @@ def _override_problems(alert: Tunable, override: AlertOverride) -> list[tuple[st
             except ValueError as exc:
                 problems.append(("threshold", f"{alert.alert}: {exc}"))
     if override.window is not None and alert.window is None:
-        problems.append(
-            ("window", f"{alert.alert} has no range of its own (it reads a recorded series)")
-        )
+        problems.append(("window", f"{alert.alert} has no range selector of its own to tune"))
     return problems
 
 
@@ -185,7 +183,7 @@ def _tuned(
     expr = str(rule["expr"]).strip()
     if override.threshold is not None and alert.unit is not None:
         value = parse_threshold(override.threshold, alert.unit)
-        match = _COMPARISON.match(expr)
+        match = COMPARISON.match(expr)
         assert match is not None and alert.threshold is not None
         expr = f"{match['lhs']}{match['op']}{_number(value)}"
         changes.append(
@@ -234,6 +232,10 @@ def describe(pack: RulePack, rule: dict[str, Any], text: str) -> str:
         return value
 
     return _PLACEHOLDER.sub(fill, text)
+
+
+def _shown(value: float | str) -> str:
+    return f"{value:g}" if isinstance(value, float) else repr(value)
 
 
 def _number(value: float) -> str:

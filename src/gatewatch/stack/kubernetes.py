@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from gatewatch.config.rules import RulesTuning
 from gatewatch.rules.kubernetes import TOKEN_PLACEHOLDER, manifests, render
 from gatewatch.stack.configs import gatewatch_config
 
@@ -225,8 +226,14 @@ def gatewatch_manifests(
     }
 
 
-def all_manifests(external_url: str, namespace: str, image: str = DEFAULT_IMAGE) -> dict[str, str]:
-    """File name -> YAML text: the rule packs, the Alertmanager config and gatewatch itself."""
-    return manifests(external_url, namespace, TOKEN_PLACEHOLDER) | render(
+def all_manifests(
+    external_url: str,
+    namespace: str,
+    image: str = DEFAULT_IMAGE,
+    tuning: RulesTuning = RulesTuning(),
+) -> dict[str, str]:
+    """File name -> YAML text: the rule packs (tuned), the Alertmanager config and gatewatch
+    itself."""
+    return manifests(external_url, namespace, TOKEN_PLACEHOLDER, tuning) | render(
         gatewatch_manifests(namespace, external_url, image)
     )

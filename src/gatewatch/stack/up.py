@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from gatewatch.config.rules import RulesTuning
 from gatewatch.config.schema import FallbackConfig
 from gatewatch.private_files import write_private
 from gatewatch.rules.alertmanager_config import alertmanager_config
@@ -56,8 +57,15 @@ def _write_yaml(path: Path, data: dict[str, Any], private: bool = False) -> Path
     return path
 
 
-def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> list[Component]:
-    """Write every config the stack needs and return its components in start order."""
+def plan_stack(
+    data: Path,
+    ports: StackPorts,
+    time_scale: float,
+    demo: bool,
+    tuning: RulesTuning = RulesTuning(),
+) -> list[Component]:
+    """Write every config the stack needs (rules tuned by `tuning`) and return its
+    components in start order."""
     data = data.resolve()
     data.mkdir(parents=True, exist_ok=True)
     logs = data / "logs"
@@ -67,7 +75,7 @@ def plan_stack(data: Path, ports: StackPorts, time_scale: float, demo: bool) -> 
     local = "http://127.0.0.1"
     gatewatch_url = f"{local}:{ports.gatewatch}"
     gateway_url = f"{local}:{ports.gateway}"
-    rule_files = build_packs(data / "rules", None, gatewatch_url, time_scale)
+    rule_files = build_packs(data / "rules", None, gatewatch_url, time_scale, tuning)
 
     prometheus_yml = _write_yaml(
         data / "prometheus.yml",

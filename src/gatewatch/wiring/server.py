@@ -15,6 +15,7 @@ from gatewatch.auth.roles import Role
 from gatewatch.clock import Clock, FileClock, SystemClock
 from gatewatch.config import GatewatchConfig, load_config
 from gatewatch.config.auth import AuthConfig, TokenConfig
+from gatewatch.rules.packs import tuning_problems
 from gatewatch.store.database import check_schema, create_database_engine, migrate
 from gatewatch.web.app import create_app
 from gatewatch.wiring.services import build_services
@@ -36,7 +37,9 @@ class ServeOptions:
 
     def load(self, environ: Mapping[str, str]) -> tuple[GatewatchConfig, Clock]:
         """The validated config (the listen override and bootstrap token applied) and clock."""
-        settings = load_config(Path(self.config) if self.config else None, environ)
+        settings = load_config(
+            Path(self.config) if self.config else None, environ, checks=(tuning_problems,)
+        )
         if self.listen is not None:
             settings = settings.model_copy(update={"listen": self.listen})
         clock: Clock = FileClock(Path(self.clock_file)) if self.clock_file else SystemClock()
