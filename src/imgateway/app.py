@@ -184,9 +184,14 @@ def create_gateway(settings: GatewaySettings) -> Starlette:
         hub.faults.failure_rate = rate
         return JSONResponse({"failure_rate": rate})
 
+    async def test_cache_miss(_: Request) -> Response:
+        hub.faults.cold_cache = True
+        return JSONResponse({"cold_cache": True})
+
     async def test_reset(_: Request) -> Response:
         hub.faults.latency = 0.0
         hub.faults.failure_rate = 0.0
+        hub.faults.cold_cache = False
         return JSONResponse({"reset": True})
 
     routes = [
@@ -201,6 +206,7 @@ def create_gateway(settings: GatewaySettings) -> Starlette:
         routes += [
             Route("/test/latency", test_latency, methods=["POST"]),
             Route("/test/failure-rate", test_failure_rate, methods=["POST"]),
+            Route("/test/cache-miss", test_cache_miss, methods=["POST"]),
             Route("/test/reset", test_reset, methods=["POST"]),
         ]
 

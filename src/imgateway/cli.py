@@ -56,7 +56,10 @@ def serve(
         "sqlite:///.imgateway/offline.db"
     ),
     enable_test_endpoints: Annotated[
-        bool, typer.Option(help="Expose /test/latency, /test/failure-rate, /test/reset")
+        bool,
+        typer.Option(
+            help="Expose /test/latency, /test/failure-rate, /test/cache-miss, /test/reset"
+        ),
     ] = False,
     ack_timeout: Annotated[str, typer.Option(help="Wait this long for a recipient's ACK")] = "5s",
     breaker_threshold: Annotated[

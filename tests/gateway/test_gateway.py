@@ -295,3 +295,29 @@ def test_redis_deduplication_with_a_real_redis(tmp_path: Path) -> None:
     finally:
         if redis.poll() is None:
             redis.terminate()
+
+
+def test_a_cold_cache_makes_every_registry_lookup_miss_until_reset(
+    gateway: GatewayProcess,
+) -> None:
+    def lookups() -> tuple[float, float]:
+        return (
+            gateway.metric("im_gateway_registry_cache_hits_total"),
+            gateway.metric("im_gateway_registry_cache_misses_total"),
+        )
+
+    def load() -> None:
+        asyncio.run(
+            run_load(gateway.ws_url, users=5, rate=100, duration=1.0, secret=SECRET, grace=5.0)
+        )
+
+    load()  # warms the cache: the same five users again and again
+    hits, misses = lookups()
+    assert hits > misses
+    assert gateway.post("/test/cache-miss").json() == {"cold_cache": True}
+    load()
+    cold_hits, cold_misses = lookups()
+    assert cold_hits == hits and cold_misses > misses
+    gateway.post("/test/reset")
+    load()
+    assert lookups()[0] > cold_hits

@@ -12,4 +12,6 @@ REQUIRED = [
     "escalation",
     "heartbeat",
     "gatewatch-down",
+    "too-many-connections",
+    "cache-hit-rate",
 ]

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from gatewatch.config import ConfigError, load_config
-from gatewatch.drills.scenario import load_scenarios, parse_scenario
+from gatewatch.config.rules import AlertOverride
+from gatewatch.drills.scenario import load_scenarios, parse_scenario, stack_tuning
 from gatewatch.drills.timing import StackTimings
 from gatewatch.errors import GatewatchError
 from gatewatch.stack.up import StackPorts, plan_stack
@@ -86,3 +87,35 @@ def test_deadlines_follow_the_time_scaled_stack(tmp_path: Path) -> None:
         timings.page_after("page-p1", "dana", on_call)
     with pytest.raises(GatewatchError, match="no alert rule Nope"):
         timings.alert("Nope", {})
+
+
+def test_a_drill_tunes_the_packs_it_needs_and_wrong_tuning_names_its_line() -> None:
+    [connections] = load_scenarios(["too-many-connections"])
+    assert connections.rules.overrides["TooManyActiveConnections"].threshold == 150
+    assert connections.steps[0].inject is not None
+    assert connections.steps[0].inject.connections == 200
+    text = BAD.split("steps:")[0] + (
+        "rules:\n  overrides:\n    TooManyActiveConnections: {threshold: 1s}\n"
+        "steps:\n  - inject: {connections: 10}\n  - clear: faults\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario(text, "x.yml")
+    assert str(caught.value.issues[0]).startswith(
+        "x.yml:6: rules.overrides.TooManyActiveConnections.threshold: TooManyActiveConnections: "
+        "the threshold is a count"
+    )
+
+
+def test_drills_sharing_a_stack_may_not_tune_one_alert_two_ways() -> None:
+    shipped = load_scenarios([])
+    assert stack_tuning(shipped).overrides == {
+        "TooManyActiveConnections": AlertOverride(threshold=150)
+    }
+    other = parse_scenario(
+        BAD.split("steps:")[0]
+        + "rules: {overrides: {TooManyActiveConnections: {threshold: 99}}}\n"
+        + "steps:\n  - inject: {connections: 10}\n  - clear: faults\n",
+        "other.yml",
+    )
+    with pytest.raises(GatewatchError, match="drills too-many-connections and broken tune"):
+        stack_tuning([*shipped, other])

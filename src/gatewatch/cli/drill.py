@@ -18,7 +18,7 @@ from gatewatch.cli.common import err, fail, out, read_config, titled_table
 from gatewatch.drills.faults import GatewayAccess
 from gatewatch.drills.probes import StackEndpoints
 from gatewatch.drills.runner import DrillResult, DrillRunner, Hop
-from gatewatch.drills.scenario import Scenario, load_scenarios
+from gatewatch.drills.scenario import Scenario, load_scenarios, stack_tuning
 from gatewatch.drills.timing import StackTimings
 from gatewatch.durations import parse_duration
 from gatewatch.errors import GatewatchError
@@ -124,7 +124,7 @@ def _run(
 ) -> list[DrillResult]:
     ports = StackPorts.free()
     try:
-        components = plan_stack(folder, ports, time_scale, demo=True)
+        components = plan_stack(folder, ports, time_scale, True, stack_tuning(chosen))
         config = read_config(folder / "gatewatch.yml")
         timings = StackTimings(folder.resolve(), config)
     except GatewatchError as exc:

@@ -132,15 +132,26 @@ def _validation_issues(
     ]
 
 
-def parse_yaml_model(text: str, filename: str, model: type[Model]) -> Model:
-    """Validate a YAML document against `model`; ConfigError names each problem's line."""
+def parse_yaml_model(
+    text: str,
+    filename: str,
+    model: type[Model],
+    checks: Sequence[Callable[[Model], list[tuple[PathKey, str]]]] = (),
+) -> Model:
+    """Validate a YAML document against `model` and `checks`; ConfigError names each
+    problem's line."""
     data, lines, issues = _read_yaml(text, filename)
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_by_line(issues + _validation_issues(exc, filename, lines))) from exc
+    issues.extend(
+        ConfigIssue(filename, _line_for(loc, lines), _config_path(loc), message)
+        for check in checks
+        for loc, message in check(parsed)
+    )
     if issues:
-        raise ConfigError(issues)
+        raise ConfigError(_by_line(issues))
     return parsed
 
 

@@ -25,6 +25,8 @@ class Inject(Action):
             return f"fault: traffic {fault.traffic.rate:g}/s ({', '.join(kinds) or 'plain'})"
         if fault.backlog:
             return f"fault: {fault.backlog} messages to an offline user"
+        if fault.connections is not None:
+            return f"fault: {fault.connections} idle clients connect and stay"
         return f"fault: stop {fault.stop}"
 
     async def run(self, context: DrillContext) -> str:

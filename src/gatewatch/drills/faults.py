@@ -145,6 +145,20 @@ async def _drain_backlog(
     await _queue_reaches(client, gateway, lambda queued: queued <= target, "drain")
 
 
+async def _hold_connections(gateway: GatewayAccess, count: int, tag: str) -> list[ClientConnection]:
+    """`count` clients that connect and stay, saying nothing (as after a reconnect wave)."""
+    sockets: list[ClientConnection] = []
+    try:
+        for first in range(0, count, 50):  # in waves, as clients come back
+            sockets += await asyncio.gather(
+                *(gateway.connect(f"{tag}-idle-{n}") for n in range(first, min(first + 50, count)))
+            )
+    except BaseException:
+        await asyncio.gather(*(socket.close() for socket in sockets))
+        raise
+    return sockets
+
+
 async def _gateway_request(client: httpx.AsyncClient, gateway: GatewayAccess, text: str) -> None:
     method, path = text.split(" ", 1)
     response = await client.request(method, gateway.url + path)
@@ -188,6 +202,13 @@ async def inject(
             await _drain_backlog(client, gateway, count, tag)
 
         return drain
+    if fault.connections is not None:
+        sockets = await _hold_connections(gateway, fault.connections, tag)
+
+        async def disconnect() -> None:
+            await asyncio.gather(*(socket.close() for socket in sockets))
+
+        return disconnect
     assert fault.stop is not None
     name = fault.stop
     await stop(name)

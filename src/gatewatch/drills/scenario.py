@@ -13,7 +13,12 @@ from pydantic import Field, model_validator
 
 from gatewatch.config import ConfigError, ConfigIssue, parse_yaml_model
 from gatewatch.config.base import ConfigModel
+from gatewatch.config.rules import AlertOverride, RulesTuning
+from gatewatch.config.schema import PathKey
 from gatewatch.durations import Duration
+from gatewatch.errors import GatewatchError
+from gatewatch.rules.packs import load_pack, pack_names
+from gatewatch.rules.tuning import tuning_errors
 
 _REQUEST = re.compile(r"^(GET|POST|PUT|DELETE) (/\S*)$")
 AlertState = Literal["pending", "firing", "inactive"]
@@ -37,13 +42,17 @@ class Fault(ConfigModel):
     request: str | None = Field(default=None, description='to the gateway, e.g. "POST /test/x"')
     traffic: Traffic | None = None
     backlog: int | None = Field(default=None, gt=0, description="messages to an offline user")
+    connections: int | None = Field(
+        default=None, gt=0, le=5000, description="idle WebSocket clients held open"
+    )
     stop: str | None = Field(default=None, description="a stack component to stop")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
-        given = [k for k in ("request", "traffic", "backlog", "stop") if getattr(self, k)]
+        kinds = ("request", "traffic", "backlog", "connections", "stop")
+        given = [k for k in kinds if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("give exactly one of request, traffic, backlog, stop")
+            raise ValueError(f"give exactly one of {', '.join(kinds)}")
         if self.request is not None and not _REQUEST.match(self.request):
             raise ValueError(f"request {self.request!r} must look like 'POST /test/latency'")
         return self
@@ -125,6 +134,10 @@ class Scenario(ConfigModel):
     summary: str = Field(min_length=1)
     alert: str = Field(description="the alert rule the drill is about")
     alert_labels: dict[str, str] = Field(default={}, description="to pick one of its series")
+    rules: RulesTuning = Field(
+        default=RulesTuning(),
+        description="the packs tuned for the drill stack, as gatewatch.yml's `rules:`",
+    )
     steps: list[Step] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -139,9 +152,31 @@ class Scenario(ConfigModel):
 
 def parse_scenario(text: str, filename: str) -> Scenario:
     try:
-        return parse_yaml_model(text, filename, Scenario)
+        return parse_yaml_model(text, filename, Scenario, checks=(_tuning_problems,))
     except ConfigError as exc:
         raise ScenarioError(exc.issues) from exc
+
+
+def _tuning_problems(scenario: Scenario) -> list[tuple[PathKey, str]]:
+    return tuning_errors(scenario.rules, [load_pack(name) for name in pack_names()])
+
+
+def stack_tuning(scenarios: list[Scenario]) -> RulesTuning:
+    """The one tuning of the stack the chosen drills share; two of them may not tune the
+    same alert two ways."""
+    overrides: dict[str, AlertOverride] = {}
+    tuned_by: dict[str, str] = {}
+    disabled: list[str] = []
+    for scenario in scenarios:
+        for alert, override in scenario.rules.overrides.items():
+            if overrides.get(alert, override) != override:
+                raise GatewatchError(
+                    f"drills {tuned_by[alert]} and {scenario.name} tune {alert} differently",
+                    hint="run them one at a time: gatewatch drill NAME",
+                )
+            overrides[alert], tuned_by[alert] = override, scenario.name
+        disabled += [alert for alert in scenario.rules.disabled if alert not in disabled]
+    return RulesTuning(overrides=overrides, disabled=disabled)
 
 
 def shipped_folder() -> Path:
