@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.auth import TOKEN_CONFIG, TOKENS
 from tests.support.payloads import iso
-from tests.support.processes import AlertmanagerProcess, GatewatchProcess
+from tests.support.processes import AlertmanagerProcess, GatewatchProcess, webhook_to_gatewatch
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
@@ -28,30 +28,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[AlertmanagerProcess, GatewatchProces
         },
     ).start()
     alertmanager = AlertmanagerProcess(
-        tmp_path,
-        {
-            "route": {
-                "receiver": "gatewatch",
-                "group_by": ["alertname"],
-                "group_wait": "1s",
-                "group_interval": "1s",
-                "repeat_interval": "1h",
-            },
-            "receivers": [
-                {
-                    "name": "gatewatch",
-                    "webhook_configs": [
-                        {
-                            "url": f"{gatewatch.url}/api/v1/webhooks/alertmanager",
-                            "send_resolved": True,
-                            "http_config": {
-                                "authorization": {"type": "Bearer", "credentials": TOKENS["ingest"]}
-                            },
-                        }
-                    ],
-                }
-            ],
-        },
+        tmp_path, webhook_to_gatewatch(gatewatch.url, ["alertname"])
     ).start()
     yield alertmanager, gatewatch
     alertmanager.stop()

@@ -14,7 +14,7 @@ import pytest
 from tests.support.auth import TOKENS
 from tests.support.paging import WEBHOOK_SECRET, step_of, step_storm_config
 from tests.support.postgres import PostgresCluster
-from tests.support.processes import AlertmanagerProcess, GatewatchProcess
+from tests.support.processes import AlertmanagerProcess, GatewatchProcess, webhook_to_gatewatch
 from tests.support.standins import HttpStandIn, webhook_sink
 from tests.support.waiting import eventually
 
@@ -46,31 +46,6 @@ GROUPS = 300
 CLUSTER_STEPS = (0, 3)
 
 
-def _alertmanager_config(replica: GatewatchProcess) -> dict[str, Any]:
-    return {
-        "route": {
-            "receiver": "gatewatch",
-            "group_by": ["id"],
-            "group_wait": "1s",
-            "group_interval": "1s",
-            "repeat_interval": "1h",
-        },
-        "receivers": [
-            {
-                "name": "gatewatch",
-                "webhook_configs": [
-                    {
-                        "url": f"{replica.url}/api/v1/webhooks/alertmanager",
-                        "http_config": {
-                            "authorization": {"type": "Bearer", "credentials": TOKENS["ingest"]}
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-
-
 def test_an_alertmanager_pair_storm_through_two_replicas_pages_each_step_once(
     tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:
@@ -79,11 +54,14 @@ def test_an_alertmanager_pair_storm_through_two_replicas_pages_each_step_once(
     config = step_storm_config(database, sink.url, CLUSTER_STEPS)
     replicas = [_replica(tmp_path, name, config).start() for name in ("gw-a", "gw-b")]
     first = AlertmanagerProcess(
-        _dir(tmp_path, "am-a"), _alertmanager_config(replicas[0]), peers=[], peer_timeout="0s"
+        _dir(tmp_path, "am-a"),
+        webhook_to_gatewatch(replicas[0].url, ["id"]),
+        peers=[],
+        peer_timeout="0s",
     )
     second = AlertmanagerProcess(
         _dir(tmp_path, "am-b"),
-        _alertmanager_config(replicas[1]),
+        webhook_to_gatewatch(replicas[1].url, ["id"]),
         peers=[first.cluster_address],
         peer_timeout="0s",
     )

@@ -117,11 +117,12 @@ def test_three_replicas_together_keep_the_channel_rate_and_lose_nothing(
     assert len({r["headers"]["x-gatewatch-delivery"] for r in sink.received}) == PAGES
     # BURST at once, then one every 1/RATE s: (PAGES - BURST) / RATE = 9 s at the least.
     assert 9 <= elapsed <= 15, f"{PAGES} pages took {elapsed:.1f}s"
-    # Any 12 consecutive pages span at least 1 s (the burst, then 7 tokens at 5/s is 1.4 s);
-    # three buckets of their own would have sent 15 at once.
+    # Any 25 consecutive pages span at least 3 s: the burst, then 20 tokens at 5/s is 4 s,
+    # less up to 1 s of delivery jitter on a loaded machine. Three buckets of their own would
+    # have sent 15 at once and the next 10 within 0.7 s.
     arrivals = sorted(r["at"] for r in sink.received)
-    for first, twelfth in zip(arrivals, arrivals[11:], strict=False):
-        assert twelfth - first >= 1.0, "the replicas together sent faster than the channel rate"
+    for first, last in zip(arrivals, arrivals[24:], strict=False):
+        assert last - first >= 3.0, "the replicas together sent faster than the channel rate"
     # The bucket was where it should be: Redis's while it is up, else the database's.
     with services.runtime.database.connect() as connection:
         in_database = connection.execute(select(channel_throttles.c.channel)).scalars().all()

@@ -12,6 +12,7 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.auth import TOKENS
 from tests.support.ports import free_port
 
 
@@ -103,6 +104,33 @@ class GatewatchProcess(LoopbackProcess):
             str(self.workers),
             *clock,
         ]
+
+
+def webhook_to_gatewatch(gatewatch_url: str, group_by: list[str]) -> dict[str, Any]:
+    """An Alertmanager config sending every group, 1 s apart, to gatewatch's webhook."""
+    return {
+        "route": {
+            "receiver": "gatewatch",
+            "group_by": group_by,
+            "group_wait": "1s",
+            "group_interval": "1s",
+            "repeat_interval": "1h",
+        },
+        "receivers": [
+            {
+                "name": "gatewatch",
+                "webhook_configs": [
+                    {
+                        "url": f"{gatewatch_url}/api/v1/webhooks/alertmanager",
+                        "send_resolved": True,
+                        "http_config": {
+                            "authorization": {"type": "Bearer", "credentials": TOKENS["ingest"]}
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 class AlertmanagerProcess(LoopbackProcess):
