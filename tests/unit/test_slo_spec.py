@@ -7,7 +7,7 @@ import yaml
 
 from gatewatch.rules.packs import render_pack
 from gatewatch.slo.generate import PAGE, TICKET, slo_rules
-from gatewatch.slo.spec import SloSpecError, parse_spec
+from gatewatch.slo.spec import SloSpec, SloSpecError, parse_specs
 
 SLOTH_EXAMPLE = """
 version: "prometheus/v1"
@@ -41,8 +41,13 @@ slos:
 """
 
 
+def _one(text: str, source: str) -> SloSpec:
+    [spec] = parse_specs(text, source)
+    return spec
+
+
 def test_a_sloth_spec_is_accepted_as_is() -> None:
-    spec = parse_spec(SLOTH_EXAMPLE, "sloth.yml")
+    spec = _one(SLOTH_EXAMPLE, "sloth.yml")
     rules = yaml.safe_load(render_pack(slo_rules(spec), "http://gw"))
     alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
     assert [a["labels"]["severity"] for a in alerts] == ["pageteam", "slack"]
@@ -53,7 +58,7 @@ def test_a_sloth_spec_is_accepted_as_is() -> None:
 
 
 def test_budget_is_exact_decimal() -> None:
-    spec = parse_spec(SLOTH_EXAMPLE.replace("99.9", "99.95"), "s.yml")
+    spec = _one(SLOTH_EXAMPLE.replace("99.9", "99.95"), "s.yml")
     assert spec.slos[0].error_budget == Decimal("0.0005")
     text = render_pack(slo_rules(spec), "http://gw")
     assert "0.0072" in text and "99999" not in text
@@ -75,12 +80,13 @@ def test_factors_come_from_the_period() -> None:
         (("objective: 99.9", "objective: 100"), "leaves no error budget"),
         (("[{{.window}}]))\n        total", "[5m]))\n        total"), "must use {{.window}}"),
         (('version: "prometheus/v1"', 'version: "v2"'), "version"),
-        (("name: MyServiceHighErrorRate", "name: my service"), "alerting.name"),
+        (("name: MyServiceHighErrorRate", 'name: ""'), "alerting.name is required"),
+        (('name: "requests-availability"', 'name: "-requests"'), "slos[0].name"),
     ],
 )
 def test_bad_specs_name_the_field(change: tuple[str, str], message: str) -> None:
     with pytest.raises(SloSpecError, match=r"sloth\.yml") as raised:
-        parse_spec(SLOTH_EXAMPLE.replace(*change), "sloth.yml")
+        _one(SLOTH_EXAMPLE.replace(*change), "sloth.yml")
     assert message in str(raised.value)
 
 
@@ -93,4 +99,4 @@ def test_traffic_floor_needs_event_counts() -> None:
         error_ratio_query: 1 - avg(avg_over_time(up[{{.window}}]))""",
     ).replace("objective: 99.9\n", "objective: 99.9\n    traffic_floor: 100\n")
     with pytest.raises(SloSpecError, match=r"traffic_floor needs sli\.events"):
-        parse_spec(raw, "raw.yml")
+        _one(raw, "raw.yml")

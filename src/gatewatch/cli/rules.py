@@ -21,9 +21,8 @@ from gatewatch.rules.testing import (
     tuned_packs,
 )
 from gatewatch.rules.tuning import Change
-from gatewatch.slo.generate import slo_rules
-from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs
-from gatewatch.slo.spec import load_spec
+from gatewatch.slo.generate import slo_packs
+from gatewatch.slo.shipped import shipped_slo_packs, shipped_specs, specs_from
 from gatewatch.slo.status import NO_DATA, slo_status
 from gatewatch.stack.kubernetes import DEFAULT_IMAGE, all_manifests
 
@@ -207,7 +206,7 @@ def slo_build(
     """Write the SLO rules (5m to 30d error ratios, page and ticket burn-rate alerts)."""
     try:
         external_url = _external_url(config)
-        packs = [slo_rules(load_spec(path)) for path in specs] if specs else shipped_slo_packs()
+        packs = slo_packs(specs_from(specs)) if specs else shipped_slo_packs()
         out_dir.mkdir(parents=True, exist_ok=True)
         for pack in packs:
             path = out_dir / f"{pack.name}.yml"
@@ -216,6 +215,23 @@ def slo_build(
         out.print(check_rules([out_dir / f"{pack.name}.yml" for pack in packs]))
     except GatewatchError as exc:
         fail(exc)
+
+
+@slo_app.command("validate")
+def slo_validate(
+    specs: Annotated[list[Path], typer.Argument(help="Sloth prometheus/v1 spec files")],
+) -> None:
+    """Check specs as `sloth validate` does, and SLO ids unique across them; writes nothing."""
+    try:
+        loaded = specs_from(specs)
+        packs = slo_packs(loaded)
+    except GatewatchError as exc:
+        fail(exc)
+    slos = sum(len(spec.slos) for spec in loaded)
+    out.print(
+        f"[green]ok[/] {len(loaded)} specs, {slos} SLOs, {len(packs)} services "
+        f"({', '.join(pack.name.removeprefix('slo-') for pack in packs)})"
+    )
 
 
 @slo_app.command("status")
@@ -232,7 +248,7 @@ def slo_status_command(
     """Objective, SLI over the period, error budget left, burn rates, and a verdict per SLO."""
     try:
         url = prometheus or read_config(config).prometheus.url
-        loaded = [load_spec(path) for path in specs] if specs else shipped_specs()
+        loaded = specs_from(specs) if specs else shipped_specs()
         with httpx.Client(timeout=10) as http:
             statuses = slo_status(url, loaded, http)
     except GatewatchError as exc:

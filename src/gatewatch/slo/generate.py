@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
-from gatewatch.slo.spec import Slo, SloSpec
+from gatewatch.slo.spec import WINDOW, Slo, SloSpec, SloSpecError
 
 PERIOD_DAYS = 30
 FAST_WINDOWS = ("5m", "30m", "1h", "2h", "6h")
@@ -49,7 +49,7 @@ def _number(value: Decimal) -> str:
 
 
 def _with_window(query: str, window: str) -> str:
-    return query.replace("{{.window}}", window).replace("{{ .window }}", window).strip()
+    return WINDOW.sub(window, query).strip()
 
 
 def slo_id(spec: SloSpec, slo: Slo) -> str:
@@ -216,3 +216,25 @@ def slo_rules(spec: SloSpec) -> RulePack:
             {"name": f"slo-{ident}-alerts", "rules": alerts},
         ]
     return RulePack(f"slo-{spec.service}", groups)
+
+
+def slo_packs(specs: list[SloSpec]) -> list[RulePack]:
+    """One pack (one rule file) per service: specs naming the same service add their SLOs
+    to it, so none overwrites another; an SLO id defined twice is an error naming both."""
+    packs: dict[str, RulePack] = {}
+    defined: dict[str, str] = {}
+    for spec in specs:
+        for slo in spec.slos:
+            ident = slo_id(spec, slo)
+            if ident in defined:
+                raise SloSpecError(
+                    f"SLO {ident!r} is defined twice: in {defined[ident]} and in {spec.source}",
+                    hint="give one of them another name (SLO ids are service-slo)",
+                )
+            defined[ident] = spec.source
+        pack = slo_rules(spec)
+        known = packs.get(pack.name)
+        packs[pack.name] = (
+            pack if known is None else RulePack(pack.name, known.groups + pack.groups)
+        )
+    return list(packs.values())
