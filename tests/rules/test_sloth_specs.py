@@ -138,3 +138,85 @@ def test_slo_validate_checks_without_writing(tmp_path: Path) -> None:
     assert refused.returncode == 1
     assert "'api-availability' is defined twice" in refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.yml", "twice.yml"]
+
+
+# -- firing times: the windows alerts read are Sloth's plain rate() over the window ----------
+
+PAGE_SPEC = """version: "prometheus/v1"
+service: "checkout"
+slos:
+  - name: "requests"
+    objective: 99.9
+    sli:
+      {sli}
+    alerting:
+      name: CheckoutBudgetBurn
+      ticket_alert: {{disable: true}}
+"""
+EVENTS = """events:
+        error_query: sum(rate(errors_total[{{.window}}]))
+        total_query: sum(rate(requests_total[{{.window}}]))"""
+RAW = """raw:
+        error_ratio_query: |
+          sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))"""
+# 100 requests a minute; from minute 370 (every window full) to minute 390, 10 of them fail:
+# 10 %, 100x the 0.1 % budget. Sloth's page alert is (14.4x over 5m and 1h) or (6x over 30m
+# and 6h); the 6h window never passes 6 x 0.1 % (200 errors in 36 000). It starts once the 1h
+# window's ratio passes 1.44 %: 10 x (t - 370) / 6000 > 0.0144, at t = 378.6 min. It ends
+# once the 5m window holds no error (from minute 394). Long windows built from 5m rates would
+# lag the start by about 2.5 min (past minute 380).
+SERIES = [
+    {"series": "requests_total", "values": "0+100x420"},
+    {"series": "errors_total", "values": "0x370 10+10x19 200x30"},
+]
+FIRING = 'count(ALERTS{alertname="CheckoutBudgetBurn", alertstate="firing"})'
+
+
+@pytest.mark.parametrize("sli", [EVENTS, RAW], ids=["events", "raw"])
+def test_the_page_alert_fires_and_ends_when_sloth_s_does(tmp_path: Path, sli: str) -> None:
+    spec = _write(tmp_path, "checkout.yml", PAGE_SPEC.format(sli=sli))
+    [pack] = slo_packs(specs_from([spec]))
+    (tmp_path / "slo-checkout.yml").write_text(render_pack(pack, "http://gw"))
+    checks = [("378m", False), ("380m", True), ("393m", True), ("395m", False)]
+    test = {
+        "rule_files": ["slo-checkout.yml"],
+        "evaluation_interval": "30s",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": SERIES,
+                "promql_expr_test": [
+                    {
+                        "expr": FIRING,
+                        "eval_time": at,
+                        "exp_samples": [{"labels": "{}", "value": 1}] if firing else [],
+                    }
+                    for at, firing in checks
+                ],
+            }
+        ],
+    }
+    (tmp_path / "firing.test.yml").write_text(yaml.safe_dump(test))
+    assert "SUCCESS" in run_tool("promtool", "test", "rules", "firing.test.yml", cwd=tmp_path)
+
+
+def test_sloth_s_info_series_and_window_labels_are_there(tmp_path: Path) -> None:
+    spec = _write(tmp_path, "checkout.yml", PAGE_SPEC.format(sli=EVENTS))
+    [pack] = slo_packs(specs_from([spec]))
+    rules = [rule for group in pack.groups for rule in group["rules"]]
+    [info] = [rule for rule in rules if rule.get("record") == "sloth_slo_info"]
+    assert info["labels"] | {"sloth_version": "-"} == {
+        "sloth_id": "checkout-requests",
+        "sloth_service": "checkout",
+        "sloth_slo": "requests",
+        "sloth_mode": "cli-gen-prom",
+        "sloth_objective": "99.9",
+        "sloth_spec": "prometheus/v1",
+        "sloth_version": "-",
+    }
+    windows = {
+        rule["record"].removeprefix("slo:sli_error:ratio_rate"): rule["labels"]["sloth_window"]
+        for rule in rules
+        if rule.get("record", "").startswith("slo:sli_error:ratio_rate")
+    }
+    assert windows == {w: w for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")}

@@ -1,15 +1,18 @@
-"""SLO spec in, Prometheus rules out: exact multi-window error ratios and burn-rate alerts.
+"""SLO spec in, Prometheus rules out: Sloth's recording rules, labels and burn-rate alerts,
+with exact long windows.
 
-Error and total event *rates* are recorded once over 5m; every longer window is
-sum_over_time(errors) / sum_over_time(total) over those records, which weighs each 5m slice
-by its traffic (exact, unlike an average of ratios) and stays cheap. Denominators are guarded
-so no traffic reads as no data, never as 100% or NaN.
+The windows alerts read (5m to 6h) are plain `rate()` over the window, as Sloth's, so alerts
+fire when Sloth's fire. The long windows (1d, 3d, 30d) are sum_over_time(errors) /
+sum_over_time(total) over 5m rate records: each 5m slice weighed by its traffic (exact,
+unlike an average of ratios), cheap, and an idle slice does not turn the period into NaN.
+Denominators are guarded so no traffic reads as no data, never as 100% or NaN.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from gatewatch import __version__
 from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
 from gatewatch.slo.spec import WINDOW, Slo, SloSpec, SloSpecError
 
@@ -69,6 +72,14 @@ def _labels(spec: SloSpec, slo: Slo) -> dict[str, str]:
 def _ratio_rules(spec: SloSpec, slo: Slo) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     labels = _labels(spec, slo)
     select = f'{{sloth_id="{slo_id(spec, slo)}"}}'
+
+    def ratio(window: str, expr: str) -> dict[str, Any]:
+        return {
+            "record": f"slo:sli_error:ratio_rate{window}",
+            "labels": {**labels, "sloth_window": window},
+            "expr": expr,
+        }
+
     fast: list[dict[str, Any]] = []
     slow: list[dict[str, Any]] = []
     if slo.sli.events is not None:
@@ -81,37 +92,34 @@ def _ratio_rules(spec: SloSpec, slo: Slo) -> tuple[list[dict[str, Any]], list[di
                 "expr": f"({_with_window(errors, '5m')}) or on() vector(0)",
             },
             {"record": "slo:sli_total:rate5m", "labels": labels, "expr": _with_window(total, "5m")},
-            {
-                "record": "slo:sli_error:ratio_rate5m",
-                "labels": labels,
-                "expr": f"slo:sli_error:rate5m{select}\n  / (slo:sli_total:rate5m{select} > 0)",
-            },
         ]
-        for window in FAST_WINDOWS[1:] + SLOW_WINDOWS:
-            rule = {
-                "record": f"slo:sli_error:ratio_rate{window}",
-                "labels": labels,
-                "expr": f"sum_over_time(slo:sli_error:rate5m{select}[{window}])\n"
+        fast += [
+            ratio(
+                window,
+                f"(({_with_window(errors, window)}) or on() vector(0))\n"
+                f"  / (({_with_window(total, window)}) > 0)",
+            )
+            for window in FAST_WINDOWS
+        ]
+        slow += [
+            ratio(
+                window,
+                f"sum_over_time(slo:sli_error:rate5m{select}[{window}])\n"
                 f"  / (sum_over_time(slo:sli_total:rate5m{select}[{window}]) > 0)",
-            }
-            (fast if window in FAST_WINDOWS else slow).append(rule)
+            )
+            for window in SLOW_WINDOWS
+        ]
     else:
         assert slo.sli.raw is not None
-        fast.append(
-            {
-                "record": "slo:sli_error:ratio_rate5m",
-                "labels": labels,
-                "expr": _with_window(slo.sli.raw.error_ratio_query, "5m"),
-            }
-        )
-        for window in FAST_WINDOWS[1:] + SLOW_WINDOWS:
-            # A ratio query gives no counts: the longer windows average it (traffic-blind).
-            rule = {
-                "record": f"slo:sli_error:ratio_rate{window}",
-                "labels": labels,
-                "expr": f"avg_over_time(slo:sli_error:ratio_rate5m{select}[{window}])",
-            }
-            (fast if window in FAST_WINDOWS else slow).append(rule)
+        fast += [
+            ratio(window, _with_window(slo.sli.raw.error_ratio_query, window))
+            for window in FAST_WINDOWS
+        ]
+        # A ratio query gives no counts: the long windows average its 5m values.
+        slow += [
+            ratio(window, f"avg_over_time(slo:sli_error:ratio_rate5m{select}[{window}])")
+            for window in SLOW_WINDOWS
+        ]
     return fast, slow
 
 
@@ -143,6 +151,18 @@ def _meta_rules(spec: SloSpec, slo: Slo) -> list[dict[str, Any]]:
             "labels": labels,
             "expr": f"1 - slo:period_burn_rate:ratio{select}",
         },
+        {
+            # What Sloth's dashboards and tooling list SLOs by.
+            "record": "sloth_slo_info",
+            "labels": {
+                **labels,
+                "sloth_mode": "cli-gen-prom",
+                "sloth_objective": _number(slo.objective),
+                "sloth_spec": spec.version,
+                "sloth_version": f"gatewatch-{__version__}",
+            },
+            "expr": "vector(1)",
+        },
     ]
 
 
@@ -165,8 +185,10 @@ def _alert(
                 f"[{window.long}]) * {seconds} >= {slo.traffic_floor})"
             )
         clauses.append(
-            f"(\n  (slo:sli_error:ratio_rate{window.long}{select} > {threshold})\n  and\n"
-            f"  (slo:sli_error:ratio_rate{window.short}{select} > {threshold}){floor}\n)"
+            f"(\n  max(slo:sli_error:ratio_rate{window.short}{select} > {threshold})"
+            " without (sloth_window)\n  and\n"
+            f"  max(slo:sli_error:ratio_rate{window.long}{select} > {threshold})"
+            f" without (sloth_window){floor}\n)"
         )
     factors = " / ".join(f"{_number(w.factor())}x over {w.long}" for w in windows)
     speed = "fast" if kind == "page" else "slowly"
