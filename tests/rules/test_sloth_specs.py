@@ -220,3 +220,72 @@ def test_sloth_s_info_series_and_window_labels_are_there(tmp_path: Path) -> None
         if rule.get("record", "").startswith("slo:sli_error:ratio_rate")
     }
     assert windows == {w: w for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d")}
+
+
+# -- Sloth's other two forms -----------------------------------------------------------------
+
+KUBERNETES = """apiVersion: sloth.slok.dev/v1
+kind: PrometheusServiceLevel
+metadata:
+  name: payments-slos
+  namespace: monitoring
+spec:
+  service: payments
+  labels:
+    pageTeam: billing
+  slos:
+    - name: charges
+      objective: 99.9
+      sli:
+        events:
+          errorQuery: sum(rate(charges_total{outcome="error"}[{{.window}}]))
+          totalQuery: sum(rate(charges_total[{{.window}}]))
+      alerting:
+        name: PaymentsChargeErrors
+        pageAlert:
+          labels: {routingKey: billing}
+        ticketAlert:
+          disable: true
+"""
+OPENSLO = """apiVersion: openslo/v1alpha
+kind: SLO
+metadata:
+  name: lookups
+spec:
+  service: directory
+  description: Directory lookups succeed
+  budgetingMethod: Occurrences
+  objectives:
+    - ratioMetrics:
+        good:
+          source: prometheus
+          queryType: promql
+          query: sum(rate(lookups_total{ok="true"}[{{.window}}]))
+        total:
+          source: prometheus
+          queryType: promql
+          query: sum(rate(lookups_total[{{.window}}]))
+      target: 0.995
+  timeWindows:
+    - count: 30
+      unit: Day
+"""
+
+
+def test_the_kubernetes_and_openslo_forms_are_read_as_sloth_reads_them(tmp_path: Path) -> None:
+    [payments] = parse_specs(KUBERNETES, "k8s.yml")
+    assert payments.service == "payments" and payments.labels == {"pageTeam": "billing"}
+    charges = payments.slos[0]
+    assert charges.sli.events is not None and "outcome" in charges.sli.events.error_query
+    assert charges.alerting.page_alert.labels == {"routingKey": "billing"}
+    assert charges.alerting.ticket_alert.disable
+    [directory] = parse_specs(OPENSLO, "openslo.yml")
+    [lookups] = directory.slos
+    assert (directory.service, lookups.name, lookups.objective) == ("directory", "lookups-0", 99.5)
+    assert lookups.sli.raw is not None
+    assert lookups.sli.raw.error_ratio_query.startswith('1 - ((sum(rate(lookups_total{ok="true"}')
+    assert lookups.alerting.page_alert.disable and lookups.alerting.ticket_alert.disable
+    both = _write(tmp_path, "both.yml", KUBERNETES + "---\n" + OPENSLO)
+    assert set(_rules(tmp_path, both)) == {"slo-payments", "slo-directory"}
+    with pytest.raises(SloSpecError, match=r"o\.yml: spec\.timeWindows: gatewatch builds rules"):
+        parse_specs(OPENSLO.replace("count: 30", "count: 7"), "o.yml")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from gatewatch.slo.generate import PERIOD_DAYS, slo_id
-from gatewatch.slo.spec import Slo, SloSpec
+from gatewatch.slo.generate import slo_id
+from gatewatch.slo.spec import PERIOD_DAYS, Slo, SloSpec
 from gatewatch.slo.status import PERIOD, prometheus_api
 
 POINTS = 120

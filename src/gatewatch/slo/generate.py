@@ -14,9 +14,8 @@ from typing import Any
 
 from gatewatch import __version__
 from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
-from gatewatch.slo.spec import WINDOW, Slo, SloSpec, SloSpecError
+from gatewatch.slo.spec import PERIOD_DAYS, WINDOW, Slo, SloSpec, SloSpecError
 
-PERIOD_DAYS = 30
 FAST_WINDOWS = ("5m", "30m", "1h", "2h", "6h")
 SLOW_WINDOWS = ("1d", "3d", f"{PERIOD_DAYS}d")
 _HOURS = {

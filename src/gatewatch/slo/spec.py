@@ -29,6 +29,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The SLO period; Sloth's default, and the only one gatewatch builds rules for.
+PERIOD_DAYS = 30
 # Sloth's names: alphanumeric at both ends, `.`, `_` and `-` between.
 NAME = r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$"
 # `{{.window}}` as Go templates write it, with any spaces inside the braces.
@@ -53,9 +55,10 @@ def _no_plugins(data: Any, key: str, where: str) -> None:
         block = data[key]
         chain = block.get("chain", []) if isinstance(block, dict) else []
         ids = [p.get("id") for p in chain if isinstance(p, dict)] or [block.get("id")]
+        instead = "write the SLI as sli.events or sli.raw queries" if where == "SLI" else "drop them"
         raise ValueError(
-            f"{where} plugins are not supported ({', '.join(map(repr, ids))}): "
-            "write the SLI as sli.events or sli.raw queries"
+            f"{where} plugins are not supported ({', '.join(map(repr, ids))}): gatewatch runs "
+            f"no Sloth plugins; {instead}"
         )
 
 
@@ -215,6 +218,10 @@ def parse_specs(text: str, source: str) -> list[SloSpec]:
     for number, data in enumerate(documents, start=1):
         where = source if len(documents) == 1 else f"{source}#{number}"
         try:
+            data = _as_prometheus_v1(data)
+        except ValueError as exc:
+            raise SloSpecError(f"{where}: {exc}") from exc
+        try:
             spec = SloSpec.model_validate(data)
         except ValidationError as exc:
             problems = "; ".join(
@@ -224,6 +231,84 @@ def parse_specs(text: str, source: str) -> list[SloSpec]:
         spec._source = where
         specs.append(spec)
     return specs
+
+
+# Sloth's Kubernetes form spells these keys in camelCase.
+_K8S_KEYS = {
+    "errorQuery": "error_query",
+    "totalQuery": "total_query",
+    "errorRatioQuery": "error_ratio_query",
+    "pageAlert": "page_alert",
+    "ticketAlert": "ticket_alert",
+    "sloPlugins": "slo_plugins",
+}
+
+
+def _as_prometheus_v1(data: Any) -> Any:
+    """Sloth's two other forms, read as Sloth maps them onto `prometheus/v1`: a Kubernetes
+    `PrometheusServiceLevel` (its spec, camelCase keys) and an OpenSLO `v1alpha` SLO."""
+    if not isinstance(data, dict):
+        return data
+    form = (data.get("apiVersion"), data.get("kind"))
+    if form == ("sloth.slok.dev/v1", "PrometheusServiceLevel"):
+        return {"version": "prometheus/v1", **_snake_case(data.get("spec") or {})}
+    if form == ("openslo/v1alpha", "SLO"):
+        return _from_openslo(data)
+    return data
+
+
+def _snake_case(value: Any) -> Any:
+    """The Kubernetes form's keys, not the user's label and annotation names."""
+    if isinstance(value, list):
+        return [_snake_case(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        _K8S_KEYS.get(key, key): item if key in ("labels", "annotations") else _snake_case(item)
+        for key, item in value.items()
+    }
+
+
+def _from_openslo(data: dict[str, Any]) -> dict[str, Any]:
+    """Each ratio objective an SLO `<name>-<n>` with the raw SLI `1 - good/total`, no
+    alerts (as Sloth reads OpenSLO)."""
+    name = (data.get("metadata") or {}).get("name")
+    spec = data.get("spec") or {}
+    windows = spec.get("timeWindows") or []
+    if any(str(w.get("unit", "")).lower() != "day" for w in windows) or len(windows) > 1:
+        raise ValueError("spec.timeWindows: one window counted in days is supported")
+    if windows and windows[0].get("count") != PERIOD_DAYS:
+        raise ValueError(f"spec.timeWindows: gatewatch builds rules for {PERIOD_DAYS} days")
+    slos = []
+    for index, objective in enumerate(spec.get("objectives") or []):
+        ratio = objective.get("ratioMetrics")
+        if not ratio:
+            raise ValueError(f"spec.objectives[{index}]: only ratioMetrics objectives are read")
+        queries = {}
+        for side in ("good", "total"):
+            metric = ratio.get(side) or {}
+            if metric.get("source") not in ("prometheus", "sloth"):
+                raise ValueError(f"spec.objectives[{index}].ratioMetrics.{side}: source prometheus")
+            if metric.get("queryType") != "promql":
+                raise ValueError(f"spec.objectives[{index}].ratioMetrics.{side}: queryType promql")
+            queries[side] = str(metric.get("query", "")).strip()
+        target = objective.get("target")
+        if not isinstance(target, int | float) or isinstance(target, bool):
+            raise ValueError(f"spec.objectives[{index}].target: a ratio such as 0.999")
+        slos.append(
+            {
+                "name": f"{name}-{index}",
+                "objective": Decimal(str(target)) * 100,
+                "description": spec.get("description", ""),
+                "sli": {
+                    "raw": {
+                        "error_ratio_query": f"1 - (({queries['good']}) / ({queries['total']}))"
+                    }
+                },
+                "alerting": {"page_alert": {"disable": True}, "ticket_alert": {"disable": True}},
+            }
+        )
+    return {"version": "prometheus/v1", "service": spec.get("service"), "slos": slos}
 
 
 def load_specs(path: Path) -> list[SloSpec]:

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from gatewatch.errors import GatewatchError
-from gatewatch.slo.generate import FAST_WINDOWS, PERIOD_DAYS, SLOW_WINDOWS, slo_id
-from gatewatch.slo.spec import SloSpec
+from gatewatch.slo.generate import FAST_WINDOWS, SLOW_WINDOWS, slo_id
+from gatewatch.slo.spec import PERIOD_DAYS, SloSpec
 
 NO_DATA = "no data"
 WINDOWS = FAST_WINDOWS + SLOW_WINDOWS

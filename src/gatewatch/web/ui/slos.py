@@ -6,7 +6,7 @@ from fastapi.responses import HTMLResponse
 
 from gatewatch.errors import GatewatchError
 from gatewatch.slo.burndown import budget_history
-from gatewatch.slo.generate import PERIOD_DAYS
+from gatewatch.slo.spec import PERIOD_DAYS
 from gatewatch.slo.status import slo_status
 from gatewatch.web.deps import ConfigDep, services_of
 from gatewatch.web.ui.charts import budget_chart
