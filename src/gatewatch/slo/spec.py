@@ -55,7 +55,9 @@ def _no_plugins(data: Any, key: str, where: str) -> None:
         block = data[key]
         chain = block.get("chain", []) if isinstance(block, dict) else []
         ids = [p.get("id") for p in chain if isinstance(p, dict)] or [block.get("id")]
-        instead = "write the SLI as sli.events or sli.raw queries" if where == "SLI" else "drop them"
+        instead = "drop them"
+        if where == "SLI":
+            instead = "write the SLI as sli.events or sli.raw queries"
         raise ValueError(
             f"{where} plugins are not supported ({', '.join(map(repr, ids))}): gatewatch runs "
             f"no Sloth plugins; {instead}"
