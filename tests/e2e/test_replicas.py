@@ -23,10 +23,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 INGEST = {"Authorization": f"Bearer {TOKENS['ingest']}"}
 
 
-def _replica(tmp_path: Path, name: str, config: dict[str, Any]) -> GatewatchProcess:
+def _dir(tmp_path: Path, name: str) -> Path:
     workdir = tmp_path / name
     workdir.mkdir()
-    return GatewatchProcess(workdir, config)
+    return workdir
+
+
+def _replica(tmp_path: Path, name: str, config: dict[str, Any]) -> GatewatchProcess:
+    return GatewatchProcess(_dir(tmp_path, name), config)
 
 
 def _deliveries(*sinks: HttpStandIn) -> dict[tuple[str, int], list[str]]:
@@ -89,12 +93,6 @@ def test_an_alertmanager_pair_storm_through_two_replicas_pages_each_step_once(
     deliveries = _deliveries(sink)
     assert set(deliveries) == {(f"i{n}", s) for n in range(GROUPS) for s in (0, 1)}
     assert all(len(ids) == 1 for ids in deliveries.values()), "a step was paged twice"
-
-
-def _dir(tmp_path: Path, name: str) -> Path:
-    workdir = tmp_path / name
-    workdir.mkdir()
-    return workdir
 
 
 # -- a replica killed while it holds claimed work ------------------------------------------
