@@ -2,32 +2,25 @@
 on each side of the tuned threshold, checked before and after the tuned `for`.
 
 The hand-written tests prove the packs as shipped; these prove what a team's overrides
-built. An alert's left-hand side is fed directly when it is a plain or recorded series, or
-as a counter when it is the rate of one (summed or not); other shapes are reported as not
-covered rather than guessed at.
+built. An alert's left-hand side (as PromQL's grammar reads it) is fed directly when it is
+a plain or recorded series, or as a counter when it is the rate of one; either may sit in
+a sum/max/min/avg by labels that keep `instance`. Other shapes are reported as not covered
+rather than guessed at.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import promql_parser
 import yaml
 
 from gatewatch.durations import format_duration
 from gatewatch.model import RulePack
-from gatewatch.rules.tuning import COMPARISON, Change, tunable
+from gatewatch.rules.tuning import Change, comparison, tunable
 
 STEP = timedelta(seconds=15)
-_SELECTOR = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<matchers>[^}]*)\})?$")
-_EQUALITY = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"([^"]*)"\s*$')
-# `[sum|max|min|avg by (…) (]rate(selector[w])[)]` or the same around a bare selector.
-_AGGREGATED = re.compile(
-    r"^(?:(?:sum|max|min|avg)\s+by\s*\((?P<by>[^)]*)\)\s*\(\s*)?"
-    r"(?P<inner>.*?)(?(by)\s*\))$",
-    re.S,
-)
-_RATE = re.compile(r"^rate\((?P<selector>[^\[\]]+)\[[^\]]+\]\)$")
+_AGGREGATIONS = ("sum", "max", "min", "avg")
 _FIRING = 'ALERTS{{alertname="{alert}", alertstate="firing"}}'
 
 
@@ -72,12 +65,11 @@ def tuned_tests(packs: list[RulePack], changes: list[Change]) -> tuple[dict[str,
 
 def _alert_test(pack: RulePack, rule: dict[str, Any]) -> dict[str, Any] | None:
     alert = tunable(pack, rule)
-    match = COMPARISON.match(str(rule["expr"]).strip())
-    feed = _feed(match["lhs"].strip()) if match is not None else None
-    if match is None or feed is None:
+    compared = comparison(str(rule["expr"]).strip())
+    feed = _feed(compared.lhs) if compared is not None else None
+    if compared is None or feed is None:
         return None
-    threshold = float(match["value"])
-    op = match["op"].replace("bool", "").strip()
+    threshold, op = compared.threshold, compared.op
     firing, quiet = {
         ">": (threshold * 1.5 or 1.0, threshold * 0.5),
         ">=": (threshold * 1.5 or 1.0, threshold * 0.5),
@@ -142,30 +134,32 @@ def _holds(value: float, op: str, threshold: float) -> bool:
     }[op]
 
 
-def _feed(lhs: str) -> _Feed | None:
+def _feed(lhs: promql_parser.Expr) -> _Feed | None:
     """The series that makes `lhs` take a chosen value, if `lhs` is of a shape we know."""
-    aggregated = _AGGREGATED.match(lhs)
-    if aggregated is None:
-        return None
-    inner = aggregated["inner"].strip()
-    rate = _RATE.match(inner)
-    counter = rate is not None
-    selector = _SELECTOR.match(rate["selector"].strip() if rate else inner)
-    if selector is None:
-        return None
-    labels: dict[str, str] = {}
-    for matcher in filter(None, (selector["matchers"] or "").split(",")):
-        equality = _EQUALITY.match(matcher)
-        if equality is None:
+    node, kept = lhs, None
+    if isinstance(node, promql_parser.AggregateExpr):
+        modifier = node.modifier
+        if (
+            str(node.op) not in _AGGREGATIONS
+            or modifier is None
+            or modifier.type != promql_parser.AggModifierType.By
+            or "instance" not in modifier.labels  # the two cases, told apart by instance
+        ):
             return None
-        labels[equality[1]] = equality[2]
-    kept = set(labels)
-    if aggregated["by"] is not None:
-        kept = {name.strip() for name in aggregated["by"].split(",")}
-        if "instance" not in kept:  # the two cases, told apart by instance, would be summed
+        node, kept = node.expr, set(modifier.labels)
+    counter = isinstance(node, promql_parser.Call)
+    if isinstance(node, promql_parser.Call):
+        if node.func.name != "rate" or not isinstance(node.args[0], promql_parser.MatrixSelector):
             return None
-    result = {k: v for k, v in labels.items() if k in kept}
-    return _Feed(selector["name"], labels, result, counter)
+        node = node.args[0].vector_selector
+    if not isinstance(node, promql_parser.VectorSelector) or not node.name:
+        return None
+    matchers = node.matchers.matchers
+    if any(m.op != promql_parser.MatchOp.Equal for m in matchers) or node.matchers.or_matchers:
+        return None
+    labels = {m.name: m.value for m in matchers if m.name != "__name__"}
+    result = labels if kept is None else {k: v for k, v in labels.items() if k in kept}
+    return _Feed(node.name, labels, result, counter)
 
 
 def _series_text(name: str, labels: dict[str, str]) -> str:

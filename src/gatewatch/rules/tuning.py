@@ -14,24 +14,54 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+import promql_parser
+
 from gatewatch.config.rules import AlertOverride, RulesTuning
 from gatewatch.durations import format_duration, parse_duration
 from gatewatch.model import RulePack
 
 PathKey = tuple[str | int, ...]
 UNITS = ("seconds", "ratio", "percent", "count", "per_second")
-# The comparison that ends an alert's expression: `… > 0.5`, `… < bool 3`.
-COMPARISON = re.compile(
-    r"^(?P<lhs>.*?\S)(?P<op>\s*(?:[<>]=?|[!=]=)\s*(?:bool\s+)?)"
-    r"(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$",
-    re.S,
-)
+_COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
+# Where the text of an expression's last number literal starts (the grammar says whether
+# that literal is the top-level threshold; this only finds it in the text to replace it).
+_LAST_NUMBER = re.compile(r"^(?P<head>.*?)[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$", re.S)
 _RANGE = re.compile(r"\[(\d+(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*)(:[^\]]*)?\]")
 _PLACEHOLDER = re.compile(r"\$\{(threshold|for|window)\}")
 
 
 class TuningError(ValueError):
     """A pack's tuning declaration that does not fit its expression."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An expression's top-level comparison against a number, as PromQL's grammar reads it."""
+
+    lhs: promql_parser.Expr
+    op: str
+    threshold: float
+    head: str  # the expression's text before the number
+
+    def with_threshold(self, value: float) -> str:
+        return f"{self.head}{_number(value)}"
+
+
+def comparison(expr: str) -> Comparison | None:
+    """`… > 0.5`, `… < bool 3`: the comparison an alert's expression ends in, if any."""
+    try:
+        node = promql_parser.parse(expr)
+    except ValueError:
+        return None
+    if not (
+        isinstance(node, promql_parser.BinaryExpr)
+        and isinstance(node.rhs, promql_parser.NumberLiteral)
+        and str(node.op) in _COMPARISONS
+    ):
+        return None
+    text = _LAST_NUMBER.match(expr.strip())
+    assert text is not None, "the grammar found a number literal last"
+    return Comparison(node.lhs, str(node.op), node.rhs.val, text["head"])
 
 
 @dataclass(frozen=True)
@@ -72,10 +102,10 @@ def tunable(pack: RulePack, rule: dict[str, Any]) -> Tunable:
     if unit is not None:
         if unit not in UNITS:
             raise TuningError(f"{rule['alert']}: threshold unit {unit!r} is not one of {UNITS}")
-        match = COMPARISON.match(expr)
-        if match is None:
+        compared = comparison(expr)
+        if compared is None:
             raise TuningError(f"{rule['alert']}: declares a threshold but ends in no comparison")
-        threshold = float(match["value"])
+        threshold = compared.threshold
     ranges = _RANGE.findall(expr)
     plain = {window for window, subquery in ranges if not subquery}
     window = (
@@ -183,9 +213,9 @@ def _tuned(
     expr = str(rule["expr"]).strip()
     if override.threshold is not None and alert.unit is not None:
         value = parse_threshold(override.threshold, alert.unit)
-        match = COMPARISON.match(expr)
-        assert match is not None and alert.threshold is not None
-        expr = f"{match['lhs']}{match['op']}{_number(value)}"
+        compared = comparison(expr)
+        assert compared is not None and alert.threshold is not None
+        expr = compared.with_threshold(value)
         changes.append(
             Change(
                 alert.alert,
