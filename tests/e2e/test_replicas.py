@@ -109,33 +109,34 @@ def test_a_killed_replica_s_work_is_taken_over_and_done_once(
     rows. The survivor does all of that once its leases run out; a repeat is only a send
     that was in flight at the kill, and carries the same delivery id."""
     doomed_sink = webhook_sink(WEBHOOK_SECRET).start()
-    doomed_sink.plan.delay = 0.5
+    doomed_sink.plan.delay = 1.0
     survivor_sink = webhook_sink(WEBHOOK_SECRET).start()
     database = postgres_cluster.create_database(f"k_{uuid.uuid4().hex[:12]}")
 
     def config(sink: HttpStandIn) -> dict[str, Any]:
-        """Short leases: timers 2 s, sends 1 s + 1 s + 5 s of slack."""
+        """Short leases: timers 2 s, sends 2 s + 2 s + 5 s of slack."""
         storm = step_storm_config(database, sink.url, KILL_STEPS, claim_lease="2s")
-        return {**storm, "delivery": {"timeout": "1s"}}
+        return {**storm, "delivery": {"timeout": "2s"}}
 
     doomed = _replica(tmp_path, "doomed", config(doomed_sink)).start()
-    survivor = _replica(tmp_path, "survivor", config(survivor_sink)).start()
+    survivor = _replica(tmp_path, "survivor", config(survivor_sink))
     try:
         alerts = [{"labels": {"alertname": "Storm", "id": f"i{n}"}} for n in range(INCIDENTS)]
-        for n, replica in enumerate((doomed, survivor)):
-            half = alerts[n * INCIDENTS // 2 : (n + 1) * INCIDENTS // 2]
-            httpx.post(
-                f"{replica.url}/api/v2/alerts", json=half, headers=INGEST, timeout=30
-            ).raise_for_status()
+        httpx.post(
+            f"{doomed.url}/api/v2/alerts", json=alerts, headers=INGEST, timeout=30
+        ).raise_for_status()
 
         def arrived(step: int) -> int:
             return sum(1 for key in _deliveries(doomed_sink, survivor_sink) if key[1] == step)
 
+        # The doomed replica claims step 2 and starts its sends (32 at a time, 1 s each);
+        # the survivor comes up while they are under way, then the doomed one is killed.
         eventually(
             lambda: any(r["body"]["step"] == 1 for r in list(doomed_sink.received)),
             30,
             "the doomed replica sending step 2",
         )
+        survivor.start()
         doomed.kill()
         killed_at = time.time()
         assert doomed_sink.opened > len(doomed_sink.received), "no send was in flight at the kill"
@@ -146,7 +147,8 @@ def test_a_killed_replica_s_work_is_taken_over_and_done_once(
             "every step of every incident at the receivers",
         )
     finally:
-        survivor.stop()
+        for replica in (survivor, doomed):
+            replica.stop()
         doomed_sink.stop()
         survivor_sink.stop()
     deliveries = _deliveries(doomed_sink, survivor_sink)
