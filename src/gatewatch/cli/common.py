@@ -15,10 +15,9 @@ from typer._click.core import Context as ClickContext  # the type TyperGroup its
 from typer.core import TyperGroup
 
 from gatewatch.client import GatewatchClient
-from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig, load_config
+from gatewatch.config import DEFAULT_LISTEN, GatewatchConfig
 from gatewatch.errors import GatewatchError
-from gatewatch.rules.packs import tuning_problems
-from gatewatch.wiring.server import admin_token_path
+from gatewatch.wiring.server import admin_token_path, checked_config
 
 T = TypeVar("T")
 out = Console()
@@ -44,8 +43,8 @@ ConfigOption = Annotated[
 
 
 def read_config(path: Path | None) -> GatewatchConfig:
-    """gatewatch.yml with the environment, every check made (rule tuning included)."""
-    return load_config(path, os.environ, checks=(tuning_problems,))
+    """gatewatch.yml with this process's environment, every check made."""
+    return checked_config(path, os.environ)
 
 
 UrlOption = Annotated[

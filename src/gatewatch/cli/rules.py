@@ -11,7 +11,7 @@ import typer
 from gatewatch.cli.common import ConfigOption, fail, out, read_config, titled_table
 from gatewatch.errors import GatewatchError
 from gatewatch.rules.alertmanager_config import render_alertmanager_config
-from gatewatch.rules.packs import pack_names, render_pack
+from gatewatch.rules.packs import pack_names
 from gatewatch.rules.runbook_index import runbook_index
 from gatewatch.rules.testing import (
     build_packs,
@@ -19,6 +19,7 @@ from gatewatch.rules.testing import (
     run_rule_tests,
     run_tuned_tests,
     tuned_packs,
+    write_packs,
 )
 from gatewatch.rules.tuning import Change
 from gatewatch.slo.generate import slo_packs
@@ -43,10 +44,6 @@ ScaleOption = Annotated[
 ]
 
 
-def _external_url(config: Path | None) -> str:
-    return read_config(config).external_url
-
-
 @rules_app.command("build")
 def build(
     pack: PackOption = None,
@@ -60,8 +57,8 @@ def build(
     pointing at this gatewatch."""
     try:
         settings = read_config(config)
-        files = build_packs(out_dir, pack, settings.external_url, time_scale, settings.rules)
-        _, changes = tuned_packs(pack, settings.rules)
+        packs, changes = tuned_packs(pack, settings.rules)
+        files = write_packs(out_dir, packs, settings.external_url, time_scale)
     except GatewatchError as exc:
         fail(exc)
     for path in files:
@@ -205,14 +202,12 @@ def slo_build(
 ) -> None:
     """Write the SLO rules (5m to 30d error ratios, page and ticket burn-rate alerts)."""
     try:
-        external_url = _external_url(config)
+        external_url = read_config(config).external_url
         packs = slo_packs(specs_from(specs)) if specs else shipped_slo_packs()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for pack in packs:
-            path = out_dir / f"{pack.name}.yml"
-            path.write_text(render_pack(pack, external_url, time_scale))
+        files = write_packs(out_dir, packs, external_url, time_scale)
+        for path in files:
             out.print(f"wrote {path}")
-        out.print(check_rules([out_dir / f"{pack.name}.yml" for pack in packs]))
+        out.print(check_rules(files))
     except GatewatchError as exc:
         fail(exc)
 

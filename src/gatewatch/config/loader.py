@@ -145,14 +145,24 @@ def parse_yaml_model(
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_by_line(issues + _validation_issues(exc, filename, lines))) from exc
-    issues.extend(
-        ConfigIssue(filename, _line_for(loc, lines), _config_path(loc), message)
-        for check in checks
-        for loc, message in check(parsed)
-    )
+    issues += _check_issues(parsed, checks, filename, lines)
     if issues:
         raise ConfigError(_by_line(issues))
     return parsed
+
+
+def _check_issues(
+    parsed: Model,
+    checks: Sequence[Callable[[Model], list[tuple[PathKey, str]]]],
+    filename: str,
+    lines: dict[PathKey, int],
+) -> list[ConfigIssue]:
+    """What checks beyond the model's own found, each at its line."""
+    return [
+        ConfigIssue(filename, _line_for(loc, lines), _config_path(loc), message)
+        for check in checks
+        for loc, message in check(parsed)
+    ]
 
 
 # A check the config package cannot make itself (it knows no rule packs): (path, message)s.
@@ -180,11 +190,7 @@ def parse_config(
         config = GatewatchConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_by_line(issues + _validation_issues(exc, filename, lines))) from exc
-    issues.extend(
-        ConfigIssue(filename, _line_for(loc, lines), _config_path(loc), message)
-        for check in (GatewatchConfig.reference_errors, *checks)
-        for loc, message in check(config)
-    )
+    issues += _check_issues(config, (GatewatchConfig.reference_errors, *checks), filename, lines)
     if issues:
         raise ConfigError(_by_line(issues))
     return config

@@ -17,8 +17,7 @@ from gatewatch.config.rules import AlertOverride, RulesTuning
 from gatewatch.config.schema import PathKey
 from gatewatch.durations import Duration
 from gatewatch.errors import GatewatchError
-from gatewatch.rules.packs import load_pack, pack_names
-from gatewatch.rules.tuning import tuning_errors
+from gatewatch.rules.packs import shipped_tuning_errors
 
 _REQUEST = re.compile(r"^(GET|POST|PUT|DELETE) (/\S*)$")
 AlertState = Literal["pending", "firing", "inactive"]
@@ -158,7 +157,7 @@ def parse_scenario(text: str, filename: str) -> Scenario:
 
 
 def _tuning_problems(scenario: Scenario) -> list[tuple[PathKey, str]]:
-    return tuning_errors(scenario.rules, [load_pack(name) for name in pack_names()])
+    return shipped_tuning_errors(scenario.rules)
 
 
 def stack_tuning(scenarios: list[Scenario]) -> RulesTuning:

@@ -11,11 +11,12 @@ from typing import Any
 import yaml
 
 from gatewatch.config import GatewatchConfig
+from gatewatch.config.rules import RulesTuning
 from gatewatch.config.schema import PathKey
 from gatewatch.durations import format_duration, parse_duration
 from gatewatch.errors import GatewatchError
 from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
-from gatewatch.rules.tuning import TuningError, catalogue, describe, tuning_errors
+from gatewatch.rules.tuning import TuningError, catalogue, described, tuning_errors
 
 REQUIRED_LABELS = ("severity", "team", "service")
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
@@ -48,9 +49,14 @@ def load_pack(name: str) -> RulePack:
     return pack
 
 
+def shipped_tuning_errors(tuning: RulesTuning) -> list[tuple[PathKey, str]]:
+    """A `rules:` section checked against the shipped packs, each problem at its path."""
+    return tuning_errors(tuning, [load_pack(name) for name in pack_names()])
+
+
 def tuning_problems(config: GatewatchConfig) -> list[tuple[PathKey, str]]:
     """The config's `rules:` overrides checked against the shipped packs (for the loader)."""
-    return tuning_errors(config.rules, [load_pack(name) for name in pack_names()])
+    return shipped_tuning_errors(config.rules)
 
 
 def pack_problems(pack: RulePack) -> list[str]:
@@ -106,10 +112,8 @@ def render_pack(pack: RulePack, external_url: str, time_scale: float = 1.0) -> s
             if "annotations" in rule:
                 # Quoted thresholds and periods are the rule's own, unscaled: what it means.
                 out["annotations"] = {
-                    key: describe(pack, rule, str(value)).replace(
-                        EXTERNAL_URL_PLACEHOLDER, external_url.rstrip("/")
-                    )
-                    for key, value in rule["annotations"].items()
+                    key: value.replace(EXTERNAL_URL_PLACEHOLDER, external_url.rstrip("/"))
+                    for key, value in described(pack, rule).items()
                 }
             rules.append(out)
         rendered["rules"] = rules

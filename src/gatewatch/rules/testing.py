@@ -17,13 +17,29 @@ TEST_EXTERNAL_URL = "http://gatewatch.test"
 def tuned_packs(
     names: list[str] | None, tuning: RulesTuning = RulesTuning()
 ) -> tuple[list[RulePack], list[Change]]:
-    """The packs named (all by default) with `tuning` applied, and what it changed."""
+    """The packs named with `tuning` applied (all packs and shipped SLOs by default), and
+    what it changed."""
     packs, changes = [], []
     for name in names or pack_names():
         pack, changed = apply_tuning(load_pack(name), tuning)
         packs.append(pack)
         changes += changed
+    if not names:
+        packs += shipped_slo_packs()
     return packs, changes
+
+
+def write_packs(
+    out: Path, packs: list[RulePack], external_url: str, time_scale: float = 1.0
+) -> list[Path]:
+    """Write one `<pack>.yml` per pack; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for pack in packs:
+        path = out / f"{pack.name}.yml"
+        path.write_text(render_pack(pack, external_url, time_scale))
+        written.append(path)
+    return written
 
 
 def build_packs(
@@ -34,16 +50,8 @@ def build_packs(
     tuning: RulesTuning = RulesTuning(),
 ) -> list[Path]:
     """Write one `<pack>.yml` per pack, tuned (all packs and shipped SLOs by default)."""
-    out.mkdir(parents=True, exist_ok=True)
     packs, _ = tuned_packs(names, tuning)
-    if not names:
-        packs += shipped_slo_packs()
-    written = []
-    for pack in packs:
-        path = out / f"{pack.name}.yml"
-        path.write_text(render_pack(pack, external_url, time_scale))
-        written.append(path)
-    return written
+    return write_packs(out, packs, external_url, time_scale)
 
 
 def check_rules(files: list[Path]) -> str:
@@ -65,8 +73,8 @@ def run_rule_tests(tests: Path, workdir: Path) -> str:
 def run_tuned_tests(workdir: Path, tuning: RulesTuning) -> tuple[str, list[str]]:
     """Build the packs as `tuning` says and run the tests generated for the tuned alerts;
     returns promtool's report and the tuned alerts no generated test covers."""
-    build_packs(workdir, None, TEST_EXTERNAL_URL, tuning=tuning)
     packs, changes = tuned_packs(None, tuning)
+    write_packs(workdir, packs, TEST_EXTERNAL_URL)
     files, uncovered = tuned_tests(packs, changes)
     for name, text in files.items():
         (workdir / name).write_text(text)

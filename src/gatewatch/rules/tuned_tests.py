@@ -17,7 +17,7 @@ import yaml
 
 from gatewatch.durations import format_duration
 from gatewatch.model import RulePack
-from gatewatch.rules.tuning import Change, comparison, tunable
+from gatewatch.rules.tuning import Change, tunable
 
 STEP = timedelta(seconds=15)
 _AGGREGATIONS = ("sum", "max", "min", "avg")
@@ -65,7 +65,7 @@ def tuned_tests(packs: list[RulePack], changes: list[Change]) -> tuple[dict[str,
 
 def _alert_test(pack: RulePack, rule: dict[str, Any]) -> dict[str, Any] | None:
     alert = tunable(pack, rule)
-    compared = comparison(str(rule["expr"]).strip())
+    compared = alert.compared
     feed = _feed(compared.lhs) if compared is not None else None
     if compared is None or feed is None:
         return None

@@ -2,7 +2,7 @@
 labels changed per alert, or an alert left out, without editing generated files.
 
 Each pack alert declares what may be tuned: `tuning: {threshold: <unit>}` names the unit of
-the number its expression compares against (the expression's last token); `for` is always
+the number its expression's top-level comparison is against; `for` is always
 tunable, the window when the alert's own selectors share one range. Annotations say
 `${threshold}`, `${for}` and `${window}` where they quote them, so a tuned alert describes
 itself truly.
@@ -17,10 +17,10 @@ from typing import Any
 import promql_parser
 
 from gatewatch.config.rules import AlertOverride, RulesTuning
+from gatewatch.config.schema import PathKey
 from gatewatch.durations import format_duration, parse_duration
 from gatewatch.model import RulePack
 
-PathKey = tuple[str | int, ...]
 UNITS = ("seconds", "ratio", "percent", "count", "per_second")
 _COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
 # Where the text of an expression's last number literal starts (the grammar says whether
@@ -71,17 +71,14 @@ class Tunable:
     alert: str
     pack: str
     unit: str | None  # of the threshold; None: no threshold to tune
-    threshold: float | None
+    compared: Comparison | None  # the comparison the expression ends in, if any
     for_: timedelta | None
     window: timedelta | None  # None: no range of its own (it reads a recording rule)
 
-    def parameters(self) -> list[str]:
-        names = ["for", "labels"]
-        if self.unit is not None:
-            names.insert(0, "threshold")
-        if self.window is not None:
-            names.append("window")
-        return names
+    @property
+    def threshold(self) -> float | None:
+        """The number a declared threshold compares against; None when none is declared."""
+        return self.compared.threshold if self.unit is not None and self.compared else None
 
 
 @dataclass(frozen=True)
@@ -98,21 +95,19 @@ def tunable(pack: RulePack, rule: dict[str, Any]) -> Tunable:
     """An alert's tunable parameters, from its declaration and its expression."""
     expr = str(rule["expr"]).strip()
     unit = (rule.get("tuning") or {}).get("threshold")
-    threshold = None
+    compared = comparison(expr)
     if unit is not None:
         if unit not in UNITS:
             raise TuningError(f"{rule['alert']}: threshold unit {unit!r} is not one of {UNITS}")
-        compared = comparison(expr)
         if compared is None:
             raise TuningError(f"{rule['alert']}: declares a threshold but ends in no comparison")
-        threshold = compared.threshold
     ranges = _RANGE.findall(expr)
     plain = {window for window, subquery in ranges if not subquery}
     window = (
         parse_duration(plain.pop()) if len(plain) == 1 and all(not s for _, s in ranges) else None
     )
     for_ = parse_duration(rule["for"]) if "for" in rule else None
-    return Tunable(rule["alert"], pack.name, unit, threshold, for_, window)
+    return Tunable(rule["alert"], pack.name, unit, compared, for_, window)
 
 
 def catalogue(packs: Iterable[RulePack]) -> dict[str, Tunable]:
@@ -213,9 +208,8 @@ def _tuned(
     expr = str(rule["expr"]).strip()
     if override.threshold is not None and alert.unit is not None:
         value = parse_threshold(override.threshold, alert.unit)
-        compared = comparison(expr)
-        assert compared is not None and alert.threshold is not None
-        expr = compared.with_threshold(value)
+        assert alert.compared is not None and alert.threshold is not None
+        expr = alert.compared.with_threshold(value)
         changes.append(
             Change(
                 alert.alert,
@@ -241,11 +235,12 @@ def _tuned(
     return tuned
 
 
-def describe(pack: RulePack, rule: dict[str, Any], text: str) -> str:
-    """An annotation with `${threshold}`, `${for}` and `${window}` filled in from the
-    rule as built (tuned or not)."""
-    if "${" not in text:
-        return text
+def described(pack: RulePack, rule: dict[str, Any]) -> dict[str, str]:
+    """The rule's annotations with `${threshold}`, `${for}` and `${window}` filled in from
+    the rule as built (tuned or not)."""
+    annotations = {key: str(text) for key, text in rule.get("annotations", {}).items()}
+    if not any("${" in text for text in annotations.values()):
+        return annotations
     alert = tunable(pack, rule)
     values = {
         "threshold": _human(alert.threshold, alert.unit)
@@ -261,7 +256,7 @@ def describe(pack: RulePack, rule: dict[str, Any], text: str) -> str:
             raise TuningError(f"{alert.alert}: its annotation quotes ${{{match[1]}}}, it has none")
         return value
 
-    return _PLACEHOLDER.sub(fill, text)
+    return {key: _PLACEHOLDER.sub(fill, text) for key, text in annotations.items()}
 
 
 def _shown(value: float | str) -> str:

@@ -27,6 +27,11 @@ ADMIN_TOKEN_FILE = "admin.token"
 SERVE_OPTIONS_ENV = "GATEWATCH_SERVE_OPTIONS"
 
 
+def checked_config(path: Path | None, environ: Mapping[str, str]) -> GatewatchConfig:
+    """gatewatch.yml with the environment, every check made (the rule packs' tuning too)."""
+    return load_config(path, environ, checks=(tuning_problems,))
+
+
 @dataclass(frozen=True)
 class ServeOptions:
     """What `gatewatch serve` was asked for on its command line."""
@@ -37,9 +42,7 @@ class ServeOptions:
 
     def load(self, environ: Mapping[str, str]) -> tuple[GatewatchConfig, Clock]:
         """The validated config (the listen override and bootstrap token applied) and clock."""
-        settings = load_config(
-            Path(self.config) if self.config else None, environ, checks=(tuning_problems,)
-        )
+        settings = checked_config(Path(self.config) if self.config else None, environ)
         if self.listen is not None:
             settings = settings.model_copy(update={"listen": self.listen})
         clock: Clock = FileClock(Path(self.clock_file)) if self.clock_file else SystemClock()
