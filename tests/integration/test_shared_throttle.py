@@ -80,7 +80,6 @@ def services(
 
 async def _replicas_deliver(services: Services, sink: HttpStandIn, timeout: float) -> None:
     config = services.config
-    redis_url = config.redis.url if config.redis is not None else None
     stop = asyncio.Event()
     async with http_sender(timeout=5, connections=8) as http:
         with contextlib.ExitStack() as stack:
@@ -92,7 +91,7 @@ async def _replicas_deliver(services: Services, sink: HttpStandIn, timeout: floa
                         config.channels,
                         build_channels(config.channels, config.delivery, http),
                         # Each its own, as each replica has its own connection to Redis.
-                        stack.enter_context(shared_throttle(redis_url)),
+                        stack.enter_context(shared_throttle(config.redis)),
                     ).run(stop, asyncio.Event())
                 )
                 for _ in range(REPLICAS)

@@ -154,9 +154,13 @@ async def _hold_connections(gateway: GatewayAccess, count: int, tag: str) -> lis
                 *(gateway.connect(f"{tag}-idle-{n}") for n in range(first, min(first + 50, count)))
             )
     except BaseException:
-        await asyncio.gather(*(socket.close() for socket in sockets))
+        await _close_all(sockets)
         raise
     return sockets
+
+
+async def _close_all(sockets: list[ClientConnection]) -> None:
+    await asyncio.gather(*(socket.close() for socket in sockets))
 
 
 async def _gateway_request(client: httpx.AsyncClient, gateway: GatewayAccess, text: str) -> None:
@@ -206,7 +210,7 @@ async def inject(
         sockets = await _hold_connections(gateway, fault.connections, tag)
 
         async def disconnect() -> None:
-            await asyncio.gather(*(socket.close() for socket in sockets))
+            await _close_all(sockets)
 
         return disconnect
     assert fault.stop is not None

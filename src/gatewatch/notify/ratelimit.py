@@ -17,6 +17,7 @@ import redis
 from sqlalchemy import Connection
 
 from gatewatch.config.channels import ChannelConfig
+from gatewatch.config.schema import RedisConfig
 from gatewatch.store import throttles
 
 log = logging.getLogger(__name__)
@@ -111,11 +112,15 @@ class RedisThrottle:
                 try:
                     pipe.watch(key)  # type: ignore[no-untyped-call]  # unannotated upstream
                     tokens, updated = pipe.hmget(key, ["tokens", "updated"])
-                    bucket = TokenBucket(
-                        channel.rate_per_second,
-                        float(channel.burst),
-                        float(tokens) if tokens is not None else float(channel.burst),
-                        float(updated) if updated is not None else now,
+                    bucket = (
+                        TokenBucket.full(channel.rate_per_second, channel.burst, now)
+                        if tokens is None or updated is None
+                        else TokenBucket(
+                            channel.rate_per_second,
+                            float(channel.burst),
+                            float(tokens),
+                            float(updated),
+                        )
                     )
                     waits = bucket.take_many(count, now)
                     pipe.multi()
@@ -128,13 +133,13 @@ class RedisThrottle:
 
 
 @contextmanager
-def shared_throttle(redis_url: str | None) -> Iterator[SharedThrottle]:
-    """The database's buckets, or Redis's when a URL is configured (closed at the end)."""
-    if redis_url is None:
+def shared_throttle(config: RedisConfig | None) -> Iterator[SharedThrottle]:
+    """The database's buckets, or Redis's when it is configured (closed at the end)."""
+    if config is None:
         yield DatabaseThrottle()
         return
     # Short timeouts: a claim waits on this, and the database's bucket is there meanwhile.
-    client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+    client = redis.Redis.from_url(config.url, socket_timeout=1, socket_connect_timeout=1)
     try:
         yield RedisThrottle(client, DatabaseThrottle())
     finally:

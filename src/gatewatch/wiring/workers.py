@@ -125,9 +125,8 @@ def worker_lifespan(
         runtime.dispatcher_wakeup.attach(asyncio.get_running_loop(), wake)
         timeout = config.delivery.timeout.total_seconds()
         connections = connections_needed(config.channels, config.delivery)
-        redis_url = config.redis.url if config.redis is not None else None
         async with http_sender(timeout, connections) as http:
-            with shared_throttle(redis_url) as throttle:
+            with shared_throttle(config.redis) as throttle:
                 dispatcher = Dispatcher(
                     runtime,
                     config.delivery,
