@@ -11,6 +11,7 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -22,6 +23,7 @@ from imgateway.dedup import Deduplicator, MemoryDeduplicator, RedisDeduplicator
 from imgateway.hub import FrameError, Hub
 from imgateway.metrics import GatewayMetrics
 from imgateway.offline import OfflineStore
+from imgateway.timing import RequestTiming
 
 CLOSE_AUTH_FAILED = 4401
 CLOSE_TRY_AGAIN = 1013
@@ -218,6 +220,11 @@ def create_gateway(settings: GatewaySettings) -> Starlette:
         await dedup.close()
         offline.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    paths = frozenset(route.path for route in routes if isinstance(route, Route))
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestTiming, metrics.http_request_duration, paths)],
+    )
     app.state.hub = hub
     return app

@@ -64,6 +64,13 @@ class GatewayMetrics:
         self.circuit_breaker_state = Gauge(
             "im_gateway_circuit_breaker_state", "1 while the circuit breaker is open", registry=r
         )
+        self.http_request_duration = Histogram(
+            "im_gateway_http_request_duration_seconds",
+            "HTTP API requests, by route and method",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.shutdown_duration = Histogram(
             "im_gateway_shutdown_duration_seconds",
             "How long a drain took",

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from gatewatch.auth.passwords import hash_password
 from gatewatch.cli.common import ConfigOption, fail, out, read_config
+from gatewatch.cli.dashboards import dashboards_command
 from gatewatch.cli.drill import drill
 from gatewatch.cli.incidents import incidents_app
 from gatewatch.cli.notifications import notifications_app
@@ -47,6 +48,7 @@ app.command("postmortem")(postmortem)
 app.command("report")(report)
 app.command("alertmanager-config")(alertmanager_config_command)
 app.command("manifests")(manifests_command)
+app.command("dashboards")(dashboards_command)
 
 
 def _listen(value: str | None) -> str | None:

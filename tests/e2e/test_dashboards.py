@@ -1,0 +1,105 @@
+"""Every panel of every shipped dashboard returns data on a running stack: `gatewatch up`
+with traffic, a delivery fault, refused connections, an acknowledged and a resolved incident,
+then `gatewatch dashboards --check` runs each panel's PromQL against its Prometheus."""
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
+
+from gatewatch.dashboards.catalogue import all_boards
+from gatewatch.dashboards.queries import annotation_queries, panel_queries
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow
+
+
+def _state(data: Path) -> dict[str, Any]:
+    try:
+        state: dict[str, Any] = json.loads((data / "stack.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if all(c.get("pid") for c in state.values()) else {}
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def _refused_connections(ws_url: str, count: int) -> None:
+    for _ in range(count):
+        with contextlib.suppress(WebSocketException):
+            async with connect(f"{ws_url}?token=not-a-token") as socket:
+                await socket.recv()
+
+
+def _incidents(api: httpx.Client) -> list[dict[str, Any]]:
+    response = api.get("/api/v1/incidents")
+    response.raise_for_status()
+    incidents: list[dict[str, Any]] = response.json()["items"]
+    return incidents
+
+
+def _check(out: Path, prometheus: str) -> subprocess.CompletedProcess[str] | None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gatewatch", "dashboards", "--out", str(out), "--check", prometheus],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
+    )
+    return result if result.returncode == 0 else None
+
+
+def test_every_panel_returns_data_on_the_running_stack(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    command = [sys.executable, "-m", "gatewatch", "up", "--demo", "--free-ports"]
+    with (tmp_path / "up.log").open("wb") as log:
+        up = subprocess.Popen(
+            [*command, "--time-scale", "60", "--data", str(data)], stdout=log, stderr=log
+        )
+    try:
+        state = eventually(lambda: _state(data), timeout=90, what="stack up")
+        gateway, prometheus = state["gateway"]["url"], state["prometheus"]["url"]
+        eventually(lambda: _ready(f"{prometheus}/-/ready"), timeout=60, what="Prometheus ready")
+        token = (data / "admin.token").read_text().strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=state["gatewatch"]["url"], headers=headers) as api:
+            httpx.post(f"{gateway}/test/failure-rate", params={"rate": "0.3"}).raise_for_status()
+            ws_url = gateway.replace("http://", "ws://") + "/ws"
+            asyncio.run(_refused_connections(ws_url, 5))
+            triggered = eventually(
+                lambda: [i for i in _incidents(api) if i["status"] == "triggered"],
+                timeout=120,
+                what="an incident from the delivery fault",
+            )
+            api.post(f"/api/v1/incidents/{triggered[0]['id']}/ack", json={}).raise_for_status()
+            httpx.post(f"{gateway}/test/reset").raise_for_status()
+            eventually(
+                lambda: any(i["status"] == "resolved" for i in _incidents(api)),
+                timeout=120,
+                what="an incident resolved",
+            )
+        checked = eventually(
+            lambda: _check(tmp_path / "dashboards", prometheus),
+            timeout=120,
+            what="every panel query answered with data",
+        )
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=60)
+    documents = [board.to_json() for board in all_boards()]
+    queries = sum(len([*panel_queries(d), *annotation_queries(d)]) for d in documents)
+    assert f"{queries} of {queries} queries answered with data" in checked.stdout
