@@ -173,6 +173,25 @@ def test_runbooks_render_and_unknown_slugs_are_refused(make_api: ApiFactory) -> 
     assert api.get("/runbooks/..%2Fpyproject").status_code == 404
 
 
+def test_dashboard_links_lead_to_the_configured_grafana(make_api: ApiFactory) -> None:
+    without = _console(make_api)
+    _sign_in(without, token=TOKENS["viewer"])
+    missing = without.get("/dashboards/im-gateway-messages")
+    assert missing.status_code == 404 and "set grafana.url in gatewatch.yml" in missing.text
+    api = make_api(
+        auth={"tokens": [{"name": "viewer-vic", "role": "viewer", "token": TOKENS["viewer"]}]},
+        grafana={"url": "https://grafana.example.org/"},
+    )
+    assert api.get("/dashboards/gatewatch", follow_redirects=False).status_code == 303
+    _sign_in(api, token=TOKENS["viewer"])
+    answer = api.get("/dashboards/im-gateway-slo?var-service=im-gateway", follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == (
+        "https://grafana.example.org/d/im-gateway-slo?var-service=im-gateway"
+    )
+    assert api.get("/dashboards/no%20such", follow_redirects=False).status_code == 404
+
+
 def test_review_is_prefilled_editable_and_exported(
     make_api: ApiFactory, clock: ManualClock
 ) -> None:

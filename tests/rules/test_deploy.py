@@ -36,6 +36,7 @@ def test_services_hang_together() -> None:
         "gatewatch",
         "alertmanager",
         "prometheus",
+        "grafana",
     }
     host_ports = []
     for name, service in services.items():

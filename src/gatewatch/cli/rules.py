@@ -164,7 +164,8 @@ def manifests_command(
 ) -> None:
     """Write PrometheusRule objects for every pack (tuned by the config's `rules:`), the
     Alertmanager config Secret, and gatewatch's own workload (Deployment, Service,
-    PodDisruptionBudget, migration Job, ConfigMap, Secret, ServiceMonitor)."""
+    PodDisruptionBudget, migration Job, ConfigMap, Secret, ServiceMonitor) and the Grafana
+    dashboards as ConfigMaps for the Grafana sidecar."""
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         files = all_manifests(external_url, namespace, image, read_config(config).rules)

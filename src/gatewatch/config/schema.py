@@ -209,6 +209,10 @@ class GatewatchConfig(ConfigModel):
     prometheus: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9090")
     alertmanager: EndpointConfig = EndpointConfig(url="http://127.0.0.1:9093")
     redis: RedisConfig | None = None
+    grafana: EndpointConfig | None = Field(
+        default=None,
+        description="Grafana as people's browsers reach it: /dashboards/<uid> links lead there",
+    )
     rules: RulesTuning = RulesTuning()
     severities: list[SeverityLevel] = DEFAULT_SEVERITIES
     default_severity: str = "warning"

@@ -15,7 +15,7 @@ from gatewatch.dashboards.panels import (
     single,
     variable,
 )
-from gatewatch.rules.packs import RulePack
+from gatewatch.model import RulePack
 from gatewatch.rules.tuning import tunable
 
 JOB = 'job="im-gateway"'
@@ -209,7 +209,9 @@ def messaging_performance() -> Board:
                         "Queue backlog: pending, failed, retried",
                         "short",
                         OFFLINE_QUEUE,
-                        Query("60 * " + _sum("im_gateway_messages_lost_total"), "failed (lost) /min"),
+                        Query(
+                            "60 * " + _sum("im_gateway_messages_lost_total"), "failed (lost) /min"
+                        ),
                         Query(
                             "60 * " + _sum("im_gateway_duplicate_messages_total"),
                             "retried (duplicates caught) /min",
@@ -258,14 +260,22 @@ def error_analysis() -> Board:
                     graph(
                         "Error-rate trend across services",
                         PER_SECOND,
-                        Query(_sum("im_gateway_messages_delivered_total", FAILED),
-                              "im-gateway: deliveries failed"),
-                        Query(_sum("im_gateway_connection_errors_total"),
-                              "im-gateway: connections refused"),
-                        Query("sum(rate(alertmanager_notifications_failed_total[5m]))",
-                              "Alertmanager: notifications failed"),
-                        Query("sum(rate(prometheus_rule_evaluation_failures_total[5m]))",
-                              "Prometheus: rule evaluations failed"),
+                        Query(
+                            _sum("im_gateway_messages_delivered_total", FAILED),
+                            "im-gateway: deliveries failed",
+                        ),
+                        Query(
+                            _sum("im_gateway_connection_errors_total"),
+                            "im-gateway: connections refused",
+                        ),
+                        Query(
+                            "sum(rate(alertmanager_notifications_failed_total[5m]))",
+                            "Alertmanager: notifications failed",
+                        ),
+                        Query(
+                            "sum(rate(prometheus_rule_evaluation_failures_total[5m]))",
+                            "Prometheus: rule evaluations failed",
+                        ),
                         width=24,
                     )
                 ],

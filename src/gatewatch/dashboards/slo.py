@@ -3,10 +3,11 @@ the budget left in the period, burn rates per window and the alerts firing. It r
 Sloth-named series gatewatch's SLO rules record, so Sloth's own dashboards work too."""
 
 from gatewatch.dashboards.panels import Board, Query, Row, graph, single, variable
+from gatewatch.slo.generate import DASHBOARD_UID
 
 ON = 'sloth_service=~"$service", sloth_slo=~"$slo"'
 SLO = "{{sloth_service}} {{sloth_slo}}"
-TIMES = "suffix: ×"
+TIMES = "suffix: x"
 SERVICES = variable("service", "Service", "label_values(sloth_slo_info, sloth_service)")
 SLOS = variable("slo", "SLO", 'label_values(sloth_slo_info{sloth_service=~"$service"}, sloth_slo)')
 WINDOWS = "5m|30m|1h|2h|6h|1d|3d"
@@ -15,7 +16,7 @@ BUDGET_LEFT = Query(f"slo:period_error_budget_remaining:ratio{{{ON}}}", SLO)
 
 def slo_board() -> Board:
     return Board(
-        "im-gateway-slo",
+        DASHBOARD_UID,
         "SLOs and error budgets",
         "Every SLO gatewatch generates rules for: SLI against the objective, the error budget "
         "left in the period, burn rates per alert window and the SLO alerts firing.",

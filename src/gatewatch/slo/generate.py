@@ -11,6 +11,7 @@ Denominators are guarded so no traffic reads as no data, never as 100% or NaN.
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from gatewatch import __version__
 from gatewatch.model import EXTERNAL_URL_PLACEHOLDER, RulePack
@@ -18,6 +19,8 @@ from gatewatch.slo.spec import PERIOD_DAYS, WINDOW, Slo, SloSpec, SloSpecError
 
 FAST_WINDOWS = ("5m", "30m", "1h", "2h", "6h")
 SLOW_WINDOWS = ("1d", "3d", f"{PERIOD_DAYS}d")
+# The SLO dashboard its alerts link to (the runbooks' name for it, seed 004).
+DASHBOARD_UID = "im-gateway-slo"
 _HOURS = {
     "5m": Decimal(5) / 60,
     "30m": Decimal("0.5"),
@@ -199,6 +202,8 @@ def _alert(
             f"objective), burning faster than {factors}."
         ),
         "runbook_url": f"{EXTERNAL_URL_PLACEHOLDER}/runbooks/slo-burn",
+        "dashboard_url": f"{EXTERNAL_URL_PLACEHOLDER}/dashboards/{DASHBOARD_UID}?"
+        + urlencode({"var-service": spec.service, "var-slo": slo.name}),
         **alerting.annotations,
         **extra.annotations,
     }

@@ -1,6 +1,7 @@
 """Kubernetes manifests for gatewatch itself, generated like the compose file: replicas on
 PostgreSQL behind a Service, a migration Job, config from a ConfigMap and tokens from a
-Secret, and a ServiceMonitor so Prometheus scrapes gatewatch.
+Secret, a ServiceMonitor so Prometheus scrapes gatewatch, and the Grafana dashboards as
+ConfigMaps for Grafana's sidecar.
 
 Every replica runs everything (API, timers, delivery); PostgreSQL coordinates them. The
 replicas start with `serve --no-migrate`: they refuse a schema that is not current, so a
@@ -12,6 +13,8 @@ from typing import Any
 import yaml
 
 from gatewatch.config.rules import RulesTuning
+from gatewatch.dashboards.catalogue import all_boards
+from gatewatch.dashboards.provisioning import dashboard_files, datasource
 from gatewatch.rules.kubernetes import TOKEN_PLACEHOLDER, manifests, render
 from gatewatch.stack.configs import gatewatch_config
 
@@ -211,6 +214,38 @@ def _service_monitor(namespace: str) -> dict[str, Any]:
     }
 
 
+def _grafana_config_maps(namespace: str, tuning: RulesTuning) -> dict[str, dict[str, Any]]:
+    """The dashboards and their data source as ConfigMaps labelled for Grafana's sidecar
+    (the Grafana Helm chart's `sidecar.dashboards` and `sidecar.datasources`)."""
+    prometheus = datasource(f"http://prometheus-operated.{namespace}.svc:9090")
+    maps = {
+        "grafana-datasource.yaml": {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": f"{NAME}-grafana-datasource",
+                "namespace": namespace,
+                "labels": {**LABELS, "grafana_datasource": "1"},
+            },
+            "data": {"gatewatch-datasource.yaml": yaml.safe_dump(prometheus, sort_keys=False)},
+        }
+    }
+    for file_name, text in dashboard_files(all_boards(tuning)).items():
+        uid = file_name.removesuffix(".json")
+        maps[f"grafana-dashboard-{uid}.yaml"] = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": f"{NAME}-dashboard-{uid}",
+                "namespace": namespace,
+                "labels": {**LABELS, "grafana_dashboard": "1"},
+                "annotations": {"grafana_folder": NAME},
+            },
+            "data": {file_name: text},
+        }
+    return maps
+
+
 def gatewatch_manifests(
     namespace: str, external_url: str, image: str, replicas: int = 2
 ) -> dict[str, dict[str, Any]]:
@@ -236,4 +271,5 @@ def all_manifests(
     itself."""
     return manifests(external_url, namespace, TOKEN_PLACEHOLDER, tuning) | render(
         gatewatch_manifests(namespace, external_url, image)
+        | _grafana_config_maps(namespace, tuning)
     )

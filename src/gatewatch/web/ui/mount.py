@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from gatewatch.config import GatewatchConfig
 from gatewatch.web.ui import (
     alerts,
+    dashboards,
     incidents,
     notifications,
     oncall,
@@ -40,7 +41,7 @@ CONSOLE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-CONSOLE_PATHS = ("/ui", "/runbooks")
+CONSOLE_PATHS = ("/ui", "/runbooks", "/dashboards")
 
 
 def install_console(app: FastAPI, config: GatewatchConfig) -> None:
@@ -67,7 +68,18 @@ def install_console(app: FastAPI, config: GatewatchConfig) -> None:
 
     static = resources.files("gatewatch.web.ui") / "static"
     app.mount("/ui/static", StaticFiles(directory=str(static)), name="static")
-    pages = (signin, alerts, incidents, silences, oncall, slos, notifications, reviews, runbooks)
+    pages = (
+        signin,
+        alerts,
+        incidents,
+        silences,
+        oncall,
+        slos,
+        notifications,
+        reviews,
+        runbooks,
+        dashboards,
+    )
     for module in pages:
         app.include_router(module.router)
 
