@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -321,3 +322,19 @@ def test_a_cold_cache_makes_every_registry_lookup_miss_until_reset(
     gateway.post("/test/reset")
     load()
     assert lookups()[0] > cold_hits
+
+
+def test_http_requests_are_timed_by_route_and_unknown_paths_share_one_label(
+    gateway: GatewayProcess,
+) -> None:
+    for _ in range(3):
+        httpx.get(f"{gateway.url}/health").raise_for_status()
+    for path in ("/wp-admin", "/.env", "/random/123"):
+        assert httpx.get(f"{gateway.url}{path}").status_code == 404
+    count = "im_gateway_http_request_duration_seconds_count"
+    assert gateway.metric(count, '{method="GET",route="/health"}') == 3
+    assert gateway.metric(count, '{method="GET",route="other"}') == 3
+    gateway.post("/test/reset")
+    assert gateway.metric(count, '{method="POST",route="/test/reset"}') == 1
+    scraped = httpx.get(f"{gateway.url}/metrics").text
+    assert "wp-admin" not in scraped and '{method="GET",route="/metrics"}' in scraped
