@@ -14,8 +14,10 @@ from imgateway.breaker import CircuitBreaker
 from imgateway.dedup import Deduplicator
 from imgateway.metrics import GatewayMetrics
 from imgateway.offline import OfflineStore
+from imgateway.search import INDEXES, SearchIndex
 
 MAX_BODY = 64 * 1024
+MAX_MEMBERS = 500
 REGISTRY_TTL = 300.0
 
 
@@ -82,6 +84,7 @@ class Hub:
         self._rng = rng or random.Random()
         self._peers: dict[str, set[Peer]] = {}
         self._groups: dict[str, set[str]] = {}
+        self.search_index = SearchIndex()
         self._sequences: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._user_locks: dict[str, asyncio.Lock] = {}
@@ -137,11 +140,61 @@ class Hub:
             await self._acked(peer.user, _text(frame, "id"))
             return None
         if kind == "join":
-            self._groups.setdefault(_text(frame, "group"), set()).add(peer.user)
+            self._join(_text(frame, "group"), [peer.user])
             return {"type": "joined", "group": frame["group"]}
+        if kind == "create":
+            return self._create(peer.user, frame)
+        if kind == "search":
+            return await self._search(peer.user, frame)
         if kind == "send":
             return await self._send(peer.user, frame)
         raise FrameError("unknown_type", f"unknown frame type {kind!r}")
+
+    def _join(self, group: str, users: list[str]) -> None:
+        self._groups.setdefault(group, set()).update(users)
+        for user in users:
+            self.search_index.joined(user, f"group:{group}")
+
+    def _injected_failure(self) -> bool:
+        return bool(self.faults.failure_rate) and self._rng.random() < self.faults.failure_rate
+
+    def _create(self, creator: str, frame: dict[str, Any]) -> dict[str, Any]:
+        """Open a group conversation with its members; opening one that exists adds the
+        members (as chat APIs open an existing conversation rather than fail)."""
+        created = self.metrics.conversations_created
+        try:
+            group = _text(frame, "group")
+            members = frame.get("members")
+            if not isinstance(members, list) or not 0 < len(members) <= MAX_MEMBERS:
+                raise FrameError("bad_members", f"members: a list of 1 to {MAX_MEMBERS} users")
+            users = [_text({"member": m}, "member") for m in members]
+        except FrameError:
+            created.labels("rejected").inc()
+            raise
+        if self._injected_failure():
+            created.labels("failed").inc()
+            raise FrameError("unavailable", "the conversation could not be created; retry")
+        existed = group in self._groups
+        self._join(group, [creator, *users])
+        created.labels("success").inc()
+        return {"type": "created", "group": group, "existed": existed}
+
+    async def _search(self, user: str, frame: dict[str, Any]) -> dict[str, Any]:
+        index, query = frame.get("index"), _text(frame, "query")
+        if index not in INDEXES:
+            raise FrameError("bad_index", f"index must be one of {', '.join(INDEXES)}")
+        started = time.perf_counter()
+        try:
+            if self.faults.latency:
+                await asyncio.sleep(self.faults.latency)
+            if self._injected_failure():
+                self.metrics.searches.labels(index, "failed").inc()
+                raise FrameError("search_failed", "the search failed; retry")
+            hits = self.search_index.search(user, index, query)
+        finally:
+            self.metrics.search_latency.labels(index).observe(time.perf_counter() - started)
+        self.metrics.searches.labels(index, "success").inc()
+        return {"type": "results", "index": index, "query": query, "hits": hits}
 
     async def _send(self, sender: str, frame: dict[str, Any]) -> dict[str, Any]:
         client_id = _text(frame, "id")
@@ -154,6 +207,8 @@ class Hub:
         if to is not None:
             recipients = [_text(frame, "to")]
             conversation = "dm:" + ":".join(sorted((sender, recipients[0])))
+            for party in (sender, recipients[0]):
+                self.search_index.joined(party, conversation)
         else:
             name = _text(frame, "group")
             recipients = sorted(self._groups.get(name, set()) - {sender})
@@ -179,6 +234,7 @@ class Hub:
         }
         if group is not None:
             message["group"] = group
+        self.search_index.added(conversation, message)
         for recipient in recipients:
             self._spawn(self._deliver(recipient, message, accepted_at))
         return {"type": "sent", "id": client_id, "seq": seq}
@@ -214,7 +270,7 @@ class Hub:
                 return
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
-        if self.faults.failure_rate and self._rng.random() < self.faults.failure_rate:
+        if self._injected_failure():
             self.metrics.messages_lost.inc()
             self.metrics.messages_delivered.labels("failed").inc()
             self.counters.lost += 1

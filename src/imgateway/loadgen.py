@@ -18,6 +18,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from imgateway.auth import make_token
+from imgateway.search import INDEXES
+
+# Besides messages, every SEARCH_EVERY-th send also searches and every ROOM_EVERY-th opens one
+# of ROOMS group conversations, so the search and conversation metrics see traffic too.
+SEARCH_EVERY = 10
+ROOM_EVERY = 25
+ROOMS = 10
 
 
 @dataclass
@@ -123,10 +130,19 @@ async def run_load(
             sender, peer = rng.sample(senders, 2)
             client_id = uuid.uuid4().hex[:16]
             tally.sent_at[f"{sender}:{client_id}"] = time.monotonic()
+            frames: list[dict[str, Any]] = [
+                {"type": "send", "id": client_id, "to": peer, "body": "x" * 64}
+            ]
+            if count % SEARCH_EVERY == 0:
+                index = INDEXES[count // SEARCH_EVERY % len(INDEXES)]
+                query = peer if index == "conversations" else "x"
+                frames.append({"type": "search", "index": index, "query": query})
+            if count % ROOM_EVERY == 0:
+                room = f"load-room-{rng.randrange(ROOMS)}"
+                frames.append({"type": "create", "group": room, "members": [peer]})
             try:
-                await sockets[sender].send(
-                    json.dumps({"type": "send", "id": client_id, "to": peer, "body": "x" * 64})
-                )
+                for frame in frames:
+                    await sockets[sender].send(json.dumps(frame))
             except ConnectionClosed:
                 tally.connection_errors += 1
             count += 1

@@ -64,6 +64,25 @@ class GatewayMetrics:
         self.circuit_breaker_state = Gauge(
             "im_gateway_circuit_breaker_state", "1 while the circuit breaker is open", registry=r
         )
+        self.conversations_created = Counter(
+            "im_gateway_conversations_created",
+            "Group conversations opened: success, rejected (bad request) or failed",
+            ["status"],
+            registry=r,
+        )
+        self.searches = Counter(
+            "im_gateway_searches",
+            "Searches by index and outcome",
+            ["index_type", "status"],
+            registry=r,
+        )
+        self.search_latency = Histogram(
+            "im_gateway_search_latency_seconds",
+            "Search latency by index",
+            ["index_type"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.http_request_duration = Histogram(
             "im_gateway_http_request_duration_seconds",
             "HTTP API requests, by route and method",

@@ -52,15 +52,14 @@ def _incidents(api: httpx.Client) -> list[dict[str, Any]]:
     return incidents
 
 
-def _check(out: Path, prometheus: str) -> subprocess.CompletedProcess[str] | None:
-    result = subprocess.run(
+def _check(out: Path, prometheus: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "gatewatch", "dashboards", "--out", str(out), "--check", prometheus],
         capture_output=True,
         text=True,
         timeout=120,
         env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
     )
-    return result if result.returncode == 0 else None
 
 
 def test_every_panel_returns_data_on_the_running_stack(tmp_path: Path) -> None:
@@ -82,24 +81,29 @@ def test_every_panel_returns_data_on_the_running_stack(tmp_path: Path) -> None:
             asyncio.run(_refused_connections(ws_url, 5))
             triggered = eventually(
                 lambda: [i for i in _incidents(api) if i["status"] == "triggered"],
-                timeout=120,
+                timeout=180,
                 what="an incident from the delivery fault",
             )
             api.post(f"/api/v1/incidents/{triggered[0]['id']}/ack", json={}).raise_for_status()
             httpx.post(f"{gateway}/test/reset").raise_for_status()
             eventually(
                 lambda: any(i["status"] == "resolved" for i in _incidents(api)),
-                timeout=120,
+                timeout=180,
                 what="an incident resolved",
             )
-        checked = eventually(
-            lambda: _check(tmp_path / "dashboards", prometheus),
-            timeout=120,
-            what="every panel query answered with data",
-        )
+        runs: list[subprocess.CompletedProcess[str]] = []
+
+        def every_panel_answers() -> bool:
+            runs.append(_check(tmp_path / "dashboards", prometheus))
+            return runs[-1].returncode == 0
+
+        try:
+            eventually(every_panel_answers, timeout=180, what="every panel query answered")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the last check said:\n{runs[-1].stderr}") from None
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=60)
     documents = [board.to_json() for board in all_boards()]
     queries = sum(len([*panel_queries(d), *annotation_queries(d)]) for d in documents)
-    assert f"{queries} of {queries} queries answered with data" in checked.stdout
+    assert f"{queries} of {queries} queries answered with data" in runs[-1].stdout

@@ -338,3 +338,47 @@ def test_http_requests_are_timed_by_route_and_unknown_paths_share_one_label(
     assert gateway.metric(count, '{method="POST",route="/test/reset"}') == 1
     scraped = httpx.get(f"{gateway.url}/metrics").text
     assert "wp-admin" not in scraped and '{method="GET",route="/metrics"}' in scraped
+
+
+def test_conversations_are_opened_with_members_and_searched_by_their_members_only(
+    gateway: GatewayProcess,
+) -> None:
+    async def scenario() -> None:
+        alice, bob, eve = [await Client.open(gateway, u) for u in ("alice", "bob", "eve")]
+        opened = {"type": "create", "group": "launch", "members": ["bob"]}
+        assert await alice.send(opened) == {"type": "created", "group": "launch", "existed": False}
+        assert (await bob.send(opened | {"members": ["carol"]}))["existed"] is True
+        assert (await alice.send(opened | {"members": []}))["code"] == "bad_members"
+        await alice.send({"type": "send", "id": "g1", "group": "launch", "body": "Go at NOON"})
+        await alice.send({"type": "send", "id": "d1", "to": "bob", "body": "noon works?"})
+        await bob.receive(2)
+        found = await bob.send({"type": "search", "index": "messages", "query": "noon"})
+        assert [(h["conversation"], h["id"]) for h in found["hits"]] == [
+            ("dm:alice:bob", "alice:d1"),
+            ("group:launch", "alice:g1"),
+        ]
+        names = await bob.send({"type": "search", "index": "conversations", "query": "LAUNCH"})
+        assert names["hits"] == [{"conversation": "group:launch"}]
+        assert (await eve.send({"type": "search", "index": "messages", "query": "noon"}))[
+            "hits"
+        ] == []
+        refused = await eve.send({"type": "search", "index": "files", "query": "x"})
+        assert refused["code"] == "bad_index"
+        gateway.post("/test/failure-rate", params={"rate": "1"})
+        assert (await bob.send({"type": "search", "index": "messages", "query": "x"}))[
+            "code"
+        ] == "search_failed"
+        assert (await bob.send(opened))["code"] == "unavailable"
+        gateway.post("/test/reset")
+        for client in (alice, bob, eve):
+            await client.close()
+
+    asyncio.run(scenario())
+    created = "im_gateway_conversations_created_total"
+    assert [
+        gateway.metric(created, f'{{status="{s}"}}') for s in ("success", "rejected", "failed")
+    ] == [2, 1, 1]
+    searches = "im_gateway_searches_total"
+    assert gateway.metric(searches, '{index_type="messages",status="success"}') == 2
+    assert gateway.metric(searches, '{index_type="messages",status="failed"}') == 1
+    assert gateway.metric("im_gateway_search_latency_seconds_count", '{index_type="messages"}') == 3

@@ -48,11 +48,14 @@ def _in_range(metric: str, selector: str = ON, by: str = "") -> str:
 
 
 FAILED = f'{ON}, status="failed"'
+SUCCESS = f'{ON}, status="success"'
 ERRORS_BY_TYPE = (
     Query(_in_range("im_gateway_connection_errors_total", by="reason"), "connection: {{reason}}"),
     Query(_in_range("im_gateway_ack_timeouts_total"), "ACK time-out"),
     Query(_in_range("im_gateway_messages_delivered_total", FAILED), "delivery failed"),
     Query(_in_range("im_gateway_messages_lost_total"), "message lost"),
+    Query(_in_range("im_gateway_searches_total", FAILED), "search failed"),
+    Query(_in_range("im_gateway_conversations_created_total", FAILED), "conversation failed"),
 )
 DELIVERIES = Query(_sum("im_gateway_messages_delivered_total", by="status"), "{{status}}")
 OFFLINE_QUEUE = Query("sum(im_gateway_offline_queue_size{" + ON + "})", "pending (offline store)")
@@ -197,9 +200,8 @@ def messaging_performance() -> Board:
     return Board(
         "im-gateway-messaging",
         "IM Gateway: Messaging Performance",
-        "Delivery, queues, the routing cache and the gateway's HTTP API. Seed 003's third "
-        "dashboard. Its search and conversation-creation panels belong to a messaging "
-        "service the reference gateway does not include.",
+        "Delivery, search, conversation creation, queues, the routing cache and the "
+        "gateway's HTTP API. Seed 003's third dashboard.",
         [
             Row(
                 "Delivery",
@@ -216,6 +218,30 @@ def messaging_performance() -> Board:
                             "60 * " + _sum("im_gateway_duplicate_messages_total"),
                             "retried (duplicates caught) /min",
                         ),
+                    ),
+                ],
+            ),
+            Row(
+                "Search and conversations",
+                [
+                    graph(
+                        "Search latency by index type",
+                        "s",
+                        *(
+                            quantile(q, "im_gateway_search_latency_seconds", ON, "index_type")
+                            for q in (0.5, 0.95)
+                        ),
+                    ),
+                    graph(
+                        "Conversation creation success rate",
+                        "percentunit",
+                        Query(
+                            f"{_sum('im_gateway_conversations_created_total', SUCCESS)}"
+                            f" / {_sum('im_gateway_conversations_created_total')}",
+                            "created",
+                        ),
+                        description="Rejected requests (bad members) and failures both count "
+                        "against it.",
                     ),
                 ],
             ),
