@@ -172,32 +172,111 @@ SERIES = [
 FIRING = 'count(ALERTS{alertname="CheckoutBudgetBurn", alertstate="firing"})'
 
 
-@pytest.mark.parametrize("sli", [EVENTS, RAW], ids=["events", "raw"])
-def test_the_page_alert_fires_and_ends_when_sloth_s_does(tmp_path: Path, sli: str) -> None:
-    spec = _write(tmp_path, "checkout.yml", PAGE_SPEC.format(sli=sli))
-    [pack] = slo_packs(specs_from([spec]))
-    (tmp_path / "slo-checkout.yml").write_text(render_pack(pack, "http://gw"))
+def _assert_sloth_s_page_times(
+    tmp_path: Path, files: list[Path], alert: str, series: list[dict[str, str]]
+) -> None:
+    """The burst above, fed to the rules built from `files`: `alert` pages from between
+    minutes 378 and 380 to between 393 and 395, as Sloth's does."""
+    rule_files = []
+    for pack in slo_packs(specs_from(files)):
+        (tmp_path / f"{pack.name}.yml").write_text(render_pack(pack, "http://gw"))
+        rule_files.append(f"{pack.name}.yml")
+    firing = f'count(ALERTS{{alertname="{alert}", alertstate="firing"}})'
     checks = [("378m", False), ("380m", True), ("393m", True), ("395m", False)]
     test = {
-        "rule_files": ["slo-checkout.yml"],
+        "rule_files": rule_files,
         "evaluation_interval": "30s",
         "tests": [
             {
                 "interval": "1m",
-                "input_series": SERIES,
+                "input_series": series,
                 "promql_expr_test": [
                     {
-                        "expr": FIRING,
+                        "expr": firing,
                         "eval_time": at,
-                        "exp_samples": [{"labels": "{}", "value": 1}] if firing else [],
+                        "exp_samples": [{"labels": "{}", "value": 1}] if fires else [],
                     }
-                    for at, firing in checks
+                    for at, fires in checks
                 ],
             }
         ],
     }
     (tmp_path / "firing.test.yml").write_text(yaml.safe_dump(test))
     assert "SUCCESS" in run_tool("promtool", "test", "rules", "firing.test.yml", cwd=tmp_path)
+
+
+@pytest.mark.parametrize("sli", [EVENTS, RAW], ids=["events", "raw"])
+def test_the_page_alert_fires_and_ends_when_sloth_s_does(tmp_path: Path, sli: str) -> None:
+    spec = _write(tmp_path, "checkout.yml", PAGE_SPEC.format(sli=sli))
+    _assert_sloth_s_page_times(tmp_path, [spec], "CheckoutBudgetBurn", SERIES)
+
+
+def _burst(metric: str, error: str, ok: str) -> list[dict[str, str]]:
+    """SERIES's burst as two series of one counter: `error`-labelled and `ok`-labelled."""
+    return [
+        {"series": f"{metric}{{{ok}}}", "values": "0+100x370 37090+90x19 38900+100x29"},
+        {"series": f"{metric}{{{error}}}", "values": "0x370 10+10x19 200x30"},
+    ]
+
+
+HTTP_BURST = _burst("http_requests_total", 'job="checkout",code="500"', 'job="checkout",code="200"')
+PAGE_ONLY = ALERTS.replace(
+    "ticket_alert:\n        labels: {{severity: warning}}", "ticket_alert: {{disable: true}}"
+)
+
+
+def _checkout(name: str, alerting: str, window: str = "") -> str:
+    return _spec("checkout", name, alerting, window=window).replace("99.5", "99.9")
+
+
+def test_every_accepted_form_pages_when_sloth_does(tmp_path: Path) -> None:
+    """Each case Sloth accepts and gatewatch once refused or mishandled, with the burst:
+    several specs in one file with a dotted SLO name, a dashed alert name and Go template
+    spacing; two spec files of one service; the Kubernetes form."""
+    cases = {
+        "multi-document": (
+            [
+                _write(
+                    tmp_path,
+                    "multi.yml",
+                    "---\n"
+                    + _checkout("requests.availability", PAGE_ONLY.format(name="checkout-errors"))
+                    + "---\n"
+                    + _spec("search", "latency", NO_ALERTS, window="{{ .window}}"),
+                )
+            ],
+            "checkout-errors",
+            HTTP_BURST,
+        ),
+        "go-template-spacing": (
+            [
+                _write(
+                    tmp_path,
+                    "spaced.yml",
+                    _checkout("requests", PAGE_ONLY.format(name="Spaced"), "{{ .window }}"),
+                )
+            ],
+            "Spaced",
+            HTTP_BURST,
+        ),
+        "one-service-two-files": (
+            [
+                _write(tmp_path, "a.yml", _checkout("availability", PAGE_ONLY.format(name="A"))),
+                _write(tmp_path, "b.yml", _checkout("latency", NO_ALERTS)),
+            ],
+            "A",
+            HTTP_BURST,
+        ),
+        "kubernetes": (
+            [_write(tmp_path, "k8s.yml", KUBERNETES)],
+            "PaymentsChargeErrors",
+            _burst("charges_total", 'outcome="error"', 'outcome="ok"'),
+        ),
+    }
+    for case, (files, alert, series) in cases.items():
+        folder = tmp_path / case
+        folder.mkdir()
+        _assert_sloth_s_page_times(folder, files, alert, series)
 
 
 def test_sloth_s_info_series_and_window_labels_are_there(tmp_path: Path) -> None:
