@@ -366,5 +366,8 @@ def test_the_kubernetes_and_openslo_forms_are_read_as_sloth_reads_them(tmp_path:
     assert lookups.alerting.page_alert.disable and lookups.alerting.ticket_alert.disable
     both = _write(tmp_path, "both.yml", KUBERNETES + "---\n" + OPENSLO)
     assert set(_rules(tmp_path, both)) == {"slo-payments", "slo-directory"}
+    windows = "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec: {sloPeriod: 7d}\n"
+    with pytest.raises(SloSpecError, match=r"w\.yml: Sloth AlertWindows .* are not read"):
+        parse_specs(windows, "w.yml")
     with pytest.raises(SloSpecError, match=r"o\.yml: spec\.timeWindows: gatewatch builds rules"):
         parse_specs(OPENSLO.replace("count: 30", "count: 7"), "o.yml")

@@ -256,6 +256,11 @@ def _as_prometheus_v1(data: Any) -> Any:
         return {"version": "prometheus/v1", **_snake_case(data.get("spec") or {})}
     if form == ("openslo/v1alpha", "SLO"):
         return _from_openslo(data)
+    if form == ("sloth.slok.dev/v1", "AlertWindows"):
+        raise ValueError(
+            "Sloth AlertWindows (custom alert windows) are not read: gatewatch builds "
+            f"Sloth's default {PERIOD_DAYS}-day windows"
+        )
     return data
 
 
