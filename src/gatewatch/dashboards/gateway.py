@@ -9,6 +9,7 @@ from gatewatch.dashboards.panels import (
     Query,
     Row,
     graph,
+    history,
     listing,
     pie,
     quantile,
@@ -49,13 +50,18 @@ def _in_range(metric: str, selector: str = ON, by: str = "") -> str:
 
 FAILED = f'{ON}, status="failed"'
 SUCCESS = f'{ON}, status="success"'
-ERRORS_BY_TYPE = (
-    Query(_in_range("im_gateway_connection_errors_total", by="reason"), "connection: {{reason}}"),
-    Query(_in_range("im_gateway_ack_timeouts_total"), "ACK time-out"),
-    Query(_in_range("im_gateway_messages_delivered_total", FAILED), "delivery failed"),
-    Query(_in_range("im_gateway_messages_lost_total"), "message lost"),
-    Query(_in_range("im_gateway_searches_total", FAILED), "search failed"),
-    Query(_in_range("im_gateway_conversations_created_total", FAILED), "conversation failed"),
+# Every kind of failure the gateway counts: (counter, selector, grouping, legend).
+ERROR_KINDS = (
+    ("im_gateway_connection_errors_total", ON, "reason", "connection: {{reason}}"),
+    ("im_gateway_ack_timeouts_total", ON, "", "ACK time-out"),
+    ("im_gateway_messages_delivered_total", FAILED, "", "delivery failed"),
+    ("im_gateway_messages_lost_total", ON, "", "message lost"),
+    ("im_gateway_searches_total", FAILED, "", "search failed"),
+    ("im_gateway_conversations_created_total", FAILED, "", "conversation failed"),
+)
+ERRORS_BY_TYPE = tuple(Query(_in_range(m, s, by), legend) for m, s, by, legend in ERROR_KINDS)
+ERRORS_PER_MINUTE = tuple(
+    Query("60 * " + _sum(m, s, by), legend) for m, s, by, legend in ERROR_KINDS
 )
 DELIVERIES = Query(_sum("im_gateway_messages_delivered_total", by="status"), "{{status}}")
 OFFLINE_QUEUE = Query("sum(im_gateway_offline_queue_size{" + ON + "})", "pending (offline store)")
@@ -319,6 +325,14 @@ def error_analysis() -> Board:
                         ),
                         description="Accepted messages neither delivered nor stored.",
                         width=8,
+                    ),
+                    history(
+                        "Error correlation",
+                        PER_MINUTE,
+                        *ERRORS_PER_MINUTE,
+                        description="One row per kind of error, coloured by its rate: kinds "
+                        "that light up together share a cause.",
+                        width=24,
                     ),
                     listing(
                         "Top error sources",

@@ -14,6 +14,7 @@ from grafana_foundation_sdk.builders import (
     piechart,
     prometheus,
     stat,
+    statushistory,
     table,
     timeseries,
 )
@@ -27,8 +28,8 @@ PROMETHEUS = model.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 TAG = "gatewatch"
 # Threshold steps, lowest first: (from this value on, colour); None is "from minus infinity".
 Steps = Sequence[tuple[float | None, str]]
-Panel = timeseries.Panel | stat.Panel | piechart.Panel | table.Panel
-P = TypeVar("P", timeseries.Panel, stat.Panel, piechart.Panel, table.Panel)
+Panel = timeseries.Panel | stat.Panel | piechart.Panel | table.Panel | statushistory.Panel
+P = TypeVar("P", timeseries.Panel, stat.Panel, piechart.Panel, table.Panel, statushistory.Panel)
 UP_DOWN = {"0": ("DOWN", "red"), "1": ("UP", "green")}
 
 
@@ -119,6 +120,16 @@ def pie(
     panel = _with_queries(piechart.Panel(), title, unit, description, queries, width)
     return panel.pie_type(piechart_model.PieChartType.DONUT).reduce_options(
         common.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+    )
+
+
+def history(
+    title: str, unit: str, *queries: Query, description: str = "", width: int = 24
+) -> statushistory.Panel:
+    """One row per series over time, coloured from green (none) to red (the most)."""
+    panel = _with_queries(statushistory.Panel(), title, unit, description, queries, width)
+    return panel.color_scheme(
+        dashboard.FieldColor().mode(model.FieldColorModeId.CONTINUOUS_GR_YL_RD)
     )
 
 
