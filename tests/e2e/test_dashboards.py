@@ -45,6 +45,19 @@ async def _refused_connections(ws_url: str, count: int) -> None:
                 await socket.recv()
 
 
+FAILURES = (
+    'im_gateway_messages_delivered_total{status="failed"}',
+    'im_gateway_searches_total{index_type="messages",status="failed"}',
+    'im_gateway_conversations_created_total{status="failed"}',
+)
+
+
+def _every_kind_failed(gateway: str) -> bool:
+    """The delivery fault has failed a delivery, a search and a conversation at least once."""
+    lines = httpx.get(f"{gateway}/metrics").text.splitlines()
+    return all(any(line.startswith(f"{kind} ") for line in lines) for kind in FAILURES)
+
+
 def _incidents(api: httpx.Client) -> list[dict[str, Any]]:
     response = api.get("/api/v1/incidents")
     response.raise_for_status()
@@ -85,6 +98,7 @@ def test_every_panel_returns_data_on_the_running_stack(tmp_path: Path) -> None:
                 what="an incident from the delivery fault",
             )
             api.post(f"/api/v1/incidents/{triggered[0]['id']}/ack", json={}).raise_for_status()
+            eventually(lambda: _every_kind_failed(gateway), timeout=60, what="each kind failed")
             httpx.post(f"{gateway}/test/reset").raise_for_status()
             eventually(
                 lambda: any(i["status"] == "resolved" for i in _incidents(api)),
