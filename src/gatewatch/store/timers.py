@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Text,
+    bindparam,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from gatewatch.store import deferred
 from gatewatch.store.bulk import BulkWrite
@@ -32,7 +43,7 @@ class Timer:
 class EscalationPlan:
     incident_id: int
     policy: str | None
-    plan: dict[str, Any]
+    plan_json: str  # as stored: incidents of one policy share the text, parsed once by its reader
     started_at: datetime
 
 
@@ -74,7 +85,13 @@ def restart_plan(connection: Connection, incident_id: int, started_at: datetime)
     )
 
 
-_LOAD_PLAN = select(incident_escalations).where(
+_PLAN_COLUMNS = (
+    incident_escalations.c.incident_id,
+    incident_escalations.c.policy,
+    cast(incident_escalations.c.plan, Text).label("plan_json"),
+    incident_escalations.c.started_at,
+)
+_LOAD_PLAN = select(*_PLAN_COLUMNS).where(
     incident_escalations.c.incident_id == bindparam("incident_id")
 )
 _FINISH = BulkWrite(
@@ -90,16 +107,16 @@ def load_plan(connection: Connection, incident_id: int) -> EscalationPlan | None
     row = connection.execute(_LOAD_PLAN, {"incident_id": incident_id}).one_or_none()
     if row is None:
         return None
-    return EscalationPlan(row.incident_id, row.policy, row.plan, row.started_at)
+    return EscalationPlan(row.incident_id, row.policy, row.plan_json, row.started_at)
 
 
 def load_plans(connection: Connection, incident_ids: list[int]) -> dict[int, EscalationPlan]:
     deferred.flush(connection)
     rows = connection.execute(
-        select(incident_escalations).where(incident_escalations.c.incident_id.in_(incident_ids))
+        select(*_PLAN_COLUMNS).where(incident_escalations.c.incident_id.in_(incident_ids))
     )
     return {
-        row.incident_id: EscalationPlan(row.incident_id, row.policy, row.plan, row.started_at)
+        row.incident_id: EscalationPlan(row.incident_id, row.policy, row.plan_json, row.started_at)
         for row in rows
     }
 
