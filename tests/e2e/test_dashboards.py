@@ -4,7 +4,6 @@ then `gatewatch dashboards --check` runs each panel's PromQL against its Prometh
 
 import asyncio
 import contextlib
-import json
 import signal
 import subprocess
 import sys
@@ -18,24 +17,10 @@ from websockets.exceptions import WebSocketException
 
 from gatewatch.dashboards.catalogue import all_boards
 from gatewatch.dashboards.queries import annotation_queries, panel_queries
+from tests.support.stack import answers, stack_state
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
-
-
-def _state(data: Path) -> dict[str, Any]:
-    try:
-        state: dict[str, Any] = json.loads((data / "stack.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return state if all(c.get("pid") for c in state.values()) else {}
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 async def _refused_connections(ws_url: str, count: int) -> None:
@@ -83,9 +68,9 @@ def test_every_panel_returns_data_on_the_running_stack(tmp_path: Path) -> None:
             [*command, "--time-scale", "60", "--data", str(data)], stdout=log, stderr=log
         )
     try:
-        state = eventually(lambda: _state(data), timeout=90, what="stack up")
+        state = eventually(lambda: stack_state(data), timeout=90, what="stack up")
         gateway, prometheus = state["gateway"]["url"], state["prometheus"]["url"]
-        eventually(lambda: _ready(f"{prometheus}/-/ready"), timeout=60, what="Prometheus ready")
+        eventually(lambda: answers(f"{prometheus}/-/ready"), timeout=60, what="Prometheus ready")
         token = (data / "admin.token").read_text().strip()
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=state["gatewatch"]["url"], headers=headers) as api:

@@ -1,6 +1,5 @@
 """`gatewatch up` brings the whole chain up on loopback, restarts what dies, stops it all."""
 
-import json
 import os
 import signal
 import subprocess
@@ -11,24 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.stack import answers, stack_state
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
-
-
-def _state(data: Path) -> dict[str, Any]:
-    try:
-        state: dict[str, Any] = json.loads((data / "stack.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return state
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _healthy_targets(prometheus: str) -> list[dict[str, Any]] | None:
@@ -44,7 +29,7 @@ def _healthy_targets(prometheus: str) -> list[dict[str, Any]] | None:
 
 
 def _restarted_gateway(data: Path) -> dict[str, Any] | None:
-    gateway: dict[str, Any] = _state(data).get("gateway", {})
+    gateway: dict[str, Any] = stack_state(data).get("gateway", {})
     return gateway if gateway.get("restarts") == 1 else None
 
 
@@ -75,7 +60,7 @@ def test_up_runs_supervises_and_stops_the_stack(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
         )
     try:
-        state = eventually(lambda: _state(data), timeout=90, what="stack up")
+        state = eventually(lambda: stack_state(data), timeout=90, what="stack up")
         assert set(state) == {"gateway", "gatewatch", "alertmanager", "prometheus"}
         prometheus = state["prometheus"]["url"]
         targets = eventually(
@@ -101,9 +86,9 @@ def test_up_runs_supervises_and_stops_the_stack(tmp_path: Path) -> None:
         )
         assert restarted["pid"] != first
         eventually(
-            lambda: _answers(f"{restarted['url']}/health"), timeout=30, what="gateway healthy again"
+            lambda: answers(f"{restarted['url']}/health"), timeout=30, what="gateway healthy again"
         )
-        pids = [c["pid"] for c in _state(data).values()]
+        pids = [c["pid"] for c in stack_state(data).values()]
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=60)
