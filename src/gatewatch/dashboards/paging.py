@@ -1,10 +1,9 @@
 """gatewatch's own dashboard: incidents and how fast they are handled, notifications and
 their delivery, ingest and the escalation timers."""
 
-from gatewatch.dashboards.panels import Board, Query, Row, graph, quantile, single
+from grafana_foundation_sdk.builders import timeseries
 
-# Several replicas report the same store: the state gauges are the store's, not summed.
-STATE = "max by (status)"
+from gatewatch.dashboards.panels import Board, Query, Row, graph, quantile, single
 
 
 def _mean(histogram: str) -> Query:
@@ -13,6 +12,11 @@ def _mean(histogram: str) -> Query:
         "mean",
         instant=True,
     )
+
+
+def _by_state(title: str, gauge: str) -> timeseries.Panel:
+    """Several replicas report the same store: a state gauge is the store's, not summed."""
+    return graph(title, "short", Query(f"max by (status) ({gauge})", "{{status}}"), width=8)
 
 
 def paging_board() -> Board:
@@ -25,12 +29,7 @@ def paging_board() -> Board:
             Row(
                 "Incidents",
                 [
-                    graph(
-                        "Incidents by state",
-                        "short",
-                        Query(f"{STATE} (gatewatch_incidents)", "{{status}}"),
-                        width=8,
-                    ),
+                    _by_state("Incidents by state", "gatewatch_incidents"),
                     graph(
                         "Incidents opened",
                         "short",
@@ -60,12 +59,7 @@ def paging_board() -> Board:
             Row(
                 "Notifications",
                 [
-                    graph(
-                        "Notifications by state",
-                        "short",
-                        Query(f"{STATE} (gatewatch_notifications)", "{{status}}"),
-                        width=8,
-                    ),
+                    _by_state("Notifications by state", "gatewatch_notifications"),
                     single(
                         "Dead notifications",
                         "short",
