@@ -167,7 +167,7 @@ class Hub:
             members = frame.get("members")
             if not isinstance(members, list) or not 0 < len(members) <= MAX_MEMBERS:
                 raise FrameError("bad_members", f"members: a list of 1 to {MAX_MEMBERS} users")
-            users = [_text({"member": m}, "member") for m in members]
+            users = [_name(member, "member") for member in members]
         except FrameError:
             created.labels("rejected").inc()
             raise
@@ -342,7 +342,11 @@ class Hub:
 
 
 def _text(frame: dict[str, Any], key: str) -> str:
-    value = frame.get(key)
+    return _name(frame.get(key), key)
+
+
+def _name(value: Any, key: str) -> str:
+    """A frame's name-like field (an id, user, group or query), checked."""
     if not isinstance(value, str) or not value or len(value) > 255:
         raise FrameError(f"bad_{key}", f"`{key}` must be a non-empty string of at most 255 chars")
     return value

@@ -11,7 +11,7 @@ import promql_parser
 import yaml
 
 from gatewatch.config.rules import RulesTuning
-from gatewatch.dashboards.catalogue import all_boards
+from gatewatch.dashboards.catalogue import all_boards, all_dashboards
 from gatewatch.dashboards.provisioning import write_dashboards
 from gatewatch.dashboards.queries import annotation_queries, panel_queries
 from gatewatch.rules.testing import tuned_packs
@@ -26,7 +26,7 @@ SEED_003_TITLES = [
 
 
 def _documents(tuning: RulesTuning = RulesTuning()) -> dict[str, dict[str, Any]]:
-    return {board.uid: board.to_json() for board in all_boards(tuning)}
+    return {document["uid"]: document for document in all_dashboards(tuning)}
 
 
 def _panels(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -116,7 +116,7 @@ def test_every_gateway_alert_with_a_threshold_has_a_panel_that_follows_tuning() 
 def test_provisioning_points_grafana_at_the_dashboards_and_the_panels_data_source(
     tmp_path: Path,
 ) -> None:
-    written = write_dashboards(tmp_path, all_boards(), "http://prometheus:9090", "/dashboards")
+    written = write_dashboards(tmp_path, all_dashboards(), "http://prometheus:9090", "/dashboards")
     files = sorted(p.relative_to(tmp_path).as_posix() for p in written)
     assert len([f for f in files if f.startswith("dashboards/")]) == 7
     source = yaml.safe_load((tmp_path / "provisioning/datasources/gatewatch.yml").read_text())

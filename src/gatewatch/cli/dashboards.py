@@ -9,7 +9,7 @@ import typer
 from rich.progress import track
 
 from gatewatch.cli.common import ConfigOption, err, fail, out, read_config
-from gatewatch.dashboards.catalogue import all_boards
+from gatewatch.dashboards.catalogue import all_dashboards
 from gatewatch.dashboards.provisioning import write_dashboards
 from gatewatch.dashboards.queries import annotation_queries, panel_queries, query_problem
 from gatewatch.errors import GatewatchError
@@ -37,14 +37,13 @@ def dashboards_command(
     """Write the Grafana dashboards (gateway, SLOs, gatewatch) with their provisioning files;
     the alert view's thresholds follow the config's `rules:` tuning."""
     try:
-        boards = all_boards(read_config(config).rules)
+        documents = all_dashboards(read_config(config).rules)
     except GatewatchError as exc:
         fail(exc)
-    for path in write_dashboards(out_dir, boards, datasource_url, dashboards_path):
+    for path in write_dashboards(out_dir, documents, datasource_url, dashboards_path):
         out.print(f"wrote {path}")
     if check is None:
         return
-    documents = [board.to_json() for board in boards]
     queries = [(q, False) for d in documents for q in panel_queries(d)]
     queries += [(q, True) for d in documents for q in annotation_queries(d)]
     problems = []

@@ -1,5 +1,7 @@
 """Every dashboard gatewatch ships, in the order Grafana lists them."""
 
+from typing import Any
+
 from gatewatch.config.rules import RulesTuning
 from gatewatch.dashboards.gateway import (
     alert_view,
@@ -26,3 +28,8 @@ def all_boards(tuning: RulesTuning = RulesTuning()) -> list[Board]:
         slo_board(),
         paging_board(),
     ]
+
+
+def all_dashboards(tuning: RulesTuning = RulesTuning()) -> list[dict[str, Any]]:
+    """The dashboards as Grafana stores them."""
+    return [board.to_json() for board in all_boards(tuning)]

@@ -1,8 +1,6 @@
 """The IM gateway's dashboards: the four of the monitoring guide (seed 003) over the metrics
 the reference gateway exports (im_gateway_*), and the alert view the runbooks open."""
 
-import re
-
 from gatewatch.dashboards.panels import (
     UP_DOWN,
     Board,
@@ -35,7 +33,6 @@ GRAFANA_UNITS = {
     "count": "short",
     "per_second": PER_SECOND,
 }
-_OPERATOR_AT_END = re.compile(r"\s*(?:[<>!=]=?)\s*(?:bool\s*)?$")
 
 
 def _sum(metric: str, selector: str = ON, by: str = "") -> str:
@@ -368,13 +365,12 @@ def alert_view(pack: RulePack) -> Board:
             continue
         alert = tunable(pack, rule)
         assert alert.compared is not None and alert.unit is not None, "declared by the pack"
-        measured = _OPERATOR_AT_END.sub("", alert.compared.head).strip()
         severity = dict(rule.get("labels") or {}).get("severity", "")
         panels.append(
             graph(
                 str(rule["alert"]),
                 GRAFANA_UNITS[alert.unit],
-                Query(measured, "{{instance}}"),
+                Query(alert.compared.lhs.prettify(), "{{instance}}"),
                 description=f"{severity} alert when {alert.compared.op} "
                 f"{alert.compared.threshold:g}" + (f" for {rule['for']}" if "for" in rule else ""),
                 width=8,

@@ -82,11 +82,8 @@ def graph(
     """A time series; `threshold` draws the alerting line (bad above it, or `below` it)."""
     panel = _with_queries(timeseries.Panel(), title, unit, description, queries, width)
     if threshold is not None:
-        bad, good = (None, threshold) if below else (threshold, None)
-        steps: Steps = sorted(
-            [(bad, "red"), (good, "green")], key=lambda step: -1e308 if step[0] is None else step[0]
-        )
-        panel.thresholds(_steps(steps)).thresholds_style(
+        under, over = ("red", "green") if below else ("green", "red")
+        panel.thresholds(_steps([(None, under), (threshold, over)])).thresholds_style(
             common.GraphThresholdsStyleConfig().mode(common_model.GraphTresholdsStyleMode.LINE)
         )
     return panel

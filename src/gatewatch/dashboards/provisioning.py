@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from gatewatch.dashboards.panels import DATASOURCE_UID, TAG, Board
+from gatewatch.dashboards.panels import DATASOURCE_UID, TAG
 
 DASHBOARDS = "dashboards"
 PROVISIONING = "provisioning"
@@ -46,27 +46,30 @@ def provider(dashboards_path: str) -> dict[str, Any]:
     }
 
 
-def dashboard_files(boards: list[Board]) -> dict[str, str]:
-    """File name → JSON text, one per dashboard."""
-    return {f"{board.uid}.json": json.dumps(board.to_json(), indent=2) + "\n" for board in boards}
+def dashboard_file(document: dict[str, Any]) -> tuple[str, str]:
+    """A dashboard's file name (its uid) and JSON text."""
+    return f"{document['uid']}.json", json.dumps(document, indent=2) + "\n"
 
 
 def write_dashboards(
-    out: Path, boards: list[Board], prometheus_url: str, dashboards_path: str | None = None
+    out: Path,
+    documents: list[dict[str, Any]],
+    prometheus_url: str,
+    dashboards_path: str | None = None,
 ) -> list[Path]:
     """`out/dashboards/<uid>.json` and `out/provisioning/{datasources,dashboards}/gatewatch.yml`;
     `dashboards_path` is where Grafana finds the JSON files (default: where they are written)."""
     folder = out / DASHBOARDS
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in dashboard_files(boards).items():
+    for name, text in map(dashboard_file, documents):
         (folder / name).write_text(text)
         written.append(folder / name)
-    documents = {
+    provisioning = {
         "datasources": datasource(prometheus_url),
         "dashboards": provider(dashboards_path or str(folder.resolve())),
     }
-    for kind, document in documents.items():
+    for kind, document in provisioning.items():
         path = out / PROVISIONING / kind / f"{TAG}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(document, sort_keys=False))

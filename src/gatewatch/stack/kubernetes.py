@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from gatewatch.config.rules import RulesTuning
-from gatewatch.dashboards.catalogue import all_boards
-from gatewatch.dashboards.provisioning import dashboard_files, datasource
+from gatewatch.dashboards.catalogue import all_dashboards
+from gatewatch.dashboards.provisioning import dashboard_file, datasource
 from gatewatch.rules.kubernetes import TOKEN_PLACEHOLDER, manifests, render
 from gatewatch.stack.configs import gatewatch_config
 
@@ -230,8 +230,9 @@ def _grafana_config_maps(namespace: str, tuning: RulesTuning) -> dict[str, dict[
             "data": {"gatewatch-datasource.yaml": yaml.safe_dump(prometheus, sort_keys=False)},
         }
     }
-    for file_name, text in dashboard_files(all_boards(tuning)).items():
-        uid = file_name.removesuffix(".json")
+    for document in all_dashboards(tuning):
+        uid = document["uid"]
+        file_name, text = dashboard_file(document)
         maps[f"grafana-dashboard-{uid}.yaml"] = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
