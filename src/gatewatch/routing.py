@@ -12,6 +12,8 @@ from gatewatch.model import Alert, AlertBatch
 DEFAULT_ROUTE = "default"
 _DEFAULT_GROUP_BY = ("alertname",)
 _ALL_LABELS = "..."
+# Alerts whose routes are kept; past it the cache starts over.
+CACHED_GROUPINGS = 65536
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Router:
             for route in routes
         ]
         self.default = Route(DEFAULT_ROUTE, (), None, False, default_policy)
+        self._cached: dict[tuple[object, ...], tuple[Grouping, ...]] = {}
 
     def match(self, labels: dict[str, str]) -> list[Route]:
         matched: list[Route] = []
@@ -57,12 +60,24 @@ class Router:
                     break
         return matched or [self.default]
 
-    def groupings(self, alert: Alert, batch: AlertBatch) -> list[Grouping]:
+    def groupings(self, alert: Alert, batch: AlertBatch) -> tuple[Grouping, ...]:
         """One grouping per matched route.
 
         Without an explicit `group_by`, an Alertmanager webhook keeps Alertmanager's own
-        grouping (its groupKey), so one notification group becomes one incident.
+        grouping (its groupKey), so one notification group becomes one incident. Cached:
+        senders repeat the same alerts every group interval, and the answer depends only on
+        the labels (which the fingerprint stands for) and the sender's group.
         """
+        sender_group = (batch.group_key, *batch.group_labels.items()) if batch.group_key else ()
+        key = (alert.fingerprint, *sender_group)
+        found = self._cached.get(key)
+        if found is None:
+            if len(self._cached) >= CACHED_GROUPINGS:
+                self._cached.clear()
+            found = self._cached[key] = self._groupings(alert, batch)
+        return found
+
+    def _groupings(self, alert: Alert, batch: AlertBatch) -> tuple[Grouping, ...]:
         result = []
         for route in self.match(alert.labels):
             labels: dict[str, str]
@@ -79,7 +94,7 @@ class Router:
             result.append(
                 Grouping(route=route, key=_group_key(route.name, *identity), labels=labels)
             )
-        return result
+        return tuple(result)
 
 
 @lru_cache(maxsize=65536)

@@ -113,13 +113,16 @@ def get_incident(
     return _to_incident(row) if row is not None else None
 
 
+_GET_INCIDENTS = select(incidents).where(incidents.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def get_incidents(connection: Connection, incident_ids: Iterable[int]) -> dict[int, Incident]:
     """These incidents by id, in one query."""
     wanted = sorted(set(incident_ids))
     if not wanted:
         return {}
-    query = select(incidents).where(incidents.c.id.in_(wanted))
-    return {row.id: _to_incident(row) for row in connection.execute(query)}
+    rows = connection.execute(_GET_INCIDENTS, {"ids": wanted})
+    return {row.id: _to_incident(row) for row in rows}
 
 
 def lock_incidents(connection: Connection, incident_ids: Iterable[int]) -> dict[int, Incident]:
@@ -153,6 +156,22 @@ def attach_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
     _ATTACH.execute(connection, rows)
 
 
+# Correlated NOT EXISTS stops at the first firing alert of each incident, instead of joining
+# every alert of every touched incident.
+_STILL_FIRING = (
+    select(incident_alerts.c.fingerprint)
+    .join(alerts, alerts.c.fingerprint == incident_alerts.c.fingerprint)
+    .where(
+        incident_alerts.c.incident_id == incidents.c.id,
+        alerts.c.status == AlertStatus.FIRING.value,
+    )
+    .exists()
+)
+_WITHOUT_FIRING_ALERTS = select(incidents.c.id).where(
+    incidents.c.id.in_(bindparam("ids", expanding=True)), _OPEN, ~_STILL_FIRING
+)
+
+
 def incidents_without_firing_alerts(
     connection: Connection, incident_ids: Iterable[int]
 ) -> list[int]:
@@ -160,19 +179,8 @@ def incidents_without_firing_alerts(
     wanted = list(set(incident_ids))
     if not wanted:
         return []
-    # Correlated NOT EXISTS stops at the first firing alert of each incident, instead of
-    # joining every alert of every touched incident.
-    still_firing = (
-        select(incident_alerts.c.fingerprint)
-        .join(alerts, alerts.c.fingerprint == incident_alerts.c.fingerprint)
-        .where(
-            incident_alerts.c.incident_id == incidents.c.id,
-            alerts.c.status == AlertStatus.FIRING.value,
-        )
-        .exists()
-    )
-    query = select(incidents.c.id).where(incidents.c.id.in_(wanted), _OPEN, ~still_firing)
-    return sorted(row.id for row in connection.execute(query))
+    rows = connection.execute(_WITHOUT_FIRING_ALERTS, {"ids": wanted})
+    return sorted(row.id for row in rows)
 
 
 def add_events(connection: Connection, events: list[TimelineEvent]) -> None:
@@ -225,6 +233,12 @@ def list_incidents(
 
 
 _PRELOADED = "gatewatch_preloaded_alert_lists"
+_ALERT_LISTS = (
+    select(incident_alerts.c.incident_id, alerts)
+    .join(incident_alerts, incident_alerts.c.fingerprint == alerts.c.fingerprint)
+    .where(incident_alerts.c.incident_id.in_(bindparam("ids", expanding=True)))
+    .order_by(incident_alerts.c.incident_id, incident_alerts.c.attached_at, alerts.c.fingerprint)
+)
 
 
 def incident_alert_list(connection: Connection, incident_id: int) -> list[StoredAlert]:
@@ -242,16 +256,9 @@ def alert_lists_preloaded(connection: Connection, incident_ids: Iterable[int]) -
     Only for blocks that change no alert links (the lists are read once)."""
     wanted = sorted(set(incident_ids))
     lists: dict[int, list[StoredAlert]] = {incident_id: [] for incident_id in wanted}
-    query = (
-        select(incident_alerts.c.incident_id, alerts)
-        .join(incident_alerts, incident_alerts.c.fingerprint == alerts.c.fingerprint)
-        .where(incident_alerts.c.incident_id.in_(wanted))
-        .order_by(
-            incident_alerts.c.incident_id, incident_alerts.c.attached_at, alerts.c.fingerprint
-        )
-    )
-    for row in connection.execute(query):
-        lists[row.incident_id].append(alert_from_row(row))
+    if wanted:  # most ingest batches change no incident
+        for row in connection.execute(_ALERT_LISTS, {"ids": wanted}):
+            lists[row.incident_id].append(alert_from_row(row))
     connection.info[_PRELOADED] = lists
     try:
         yield
