@@ -130,10 +130,12 @@ def _unnested_sql(sql: str, row_keys: Sequence[str]) -> str:
             raise ValueError(f"bulk statement has no typed bind {key!r}: {sql}")
         cast = found.group(1)
         # JSON has no array input of its own worth relying on: text arrays, cast per value.
+        # The arrays go in binary (`%b`): in text form psycopg escapes every element with a
+        # regular expression, which was a fifth of ingest's CPU on PostgreSQL.
         column = f'v."{key}"'
         value, array_type = (f"{column}::JSON", "TEXT") if cast == "JSON" else (column, cast)
         sql = sql.replace(found.group(0), value)
-        arrays.append(f"%({key})s::{array_type}[]")
+        arrays.append(f"%({key})b::{array_type}[]")
         names.append(f'"{key}"')
     source = f"unnest({', '.join(arrays)}) AS v({', '.join(names)})"
     if sql.startswith("INSERT"):
