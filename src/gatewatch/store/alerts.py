@@ -18,6 +18,7 @@ from sqlalchemy import (
 
 from gatewatch.model import AlertStatus, StoredAlert
 from gatewatch.store.bulk import BulkWrite
+from gatewatch.store.one_of import OneOf
 from gatewatch.store.tables import alerts
 
 
@@ -38,7 +39,7 @@ def alert_from_row(row: Row[Any]) -> StoredAlert:
 
 
 _LOAD_STATUSES = select(alerts.c.fingerprint, alerts.c.status).where(
-    alerts.c.fingerprint.in_(bindparam("fingerprints", expanding=True))
+    OneOf(alerts.c.fingerprint, "fingerprints")
 )
 
 

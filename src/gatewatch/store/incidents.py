@@ -22,6 +22,7 @@ from gatewatch.model import AlertStatus, Incident, IncidentStatus, StoredAlert, 
 from gatewatch.store import deferred
 from gatewatch.store.alerts import alert_from_row
 from gatewatch.store.bulk import BulkWrite
+from gatewatch.store.one_of import OneOf
 from gatewatch.store.tables import alerts, incident_alerts, incidents, timeline_events
 
 _OPEN = incidents.c.status != IncidentStatus.RESOLVED.value
@@ -56,12 +57,12 @@ class OpenIncidentRef:
 
 
 _OPEN_BY_KEY = select(incidents.c.id, incidents.c.group_key, incidents.c.severity).where(
-    incidents.c.group_key.in_(bindparam("keys", expanding=True)), _OPEN
+    OneOf(incidents.c.group_key, "keys"), _OPEN
 )
 _OPEN_LINKS = (
     select(incident_alerts.c.incident_id, incident_alerts.c.fingerprint)
     .join(incidents, incidents.c.id == incident_alerts.c.incident_id)
-    .where(incident_alerts.c.fingerprint.in_(bindparam("fingerprints", expanding=True)), _OPEN)
+    .where(OneOf(incident_alerts.c.fingerprint, "fingerprints"), _OPEN)
 )
 
 
@@ -113,7 +114,7 @@ def get_incident(
     return _to_incident(row) if row is not None else None
 
 
-_GET_INCIDENTS = select(incidents).where(incidents.c.id.in_(bindparam("ids", expanding=True)))
+_GET_INCIDENTS = select(incidents).where(OneOf(incidents.c.id, "ids"))
 
 
 def get_incidents(connection: Connection, incident_ids: Iterable[int]) -> dict[int, Incident]:
@@ -168,7 +169,7 @@ _STILL_FIRING = (
     .exists()
 )
 _WITHOUT_FIRING_ALERTS = select(incidents.c.id).where(
-    incidents.c.id.in_(bindparam("ids", expanding=True)), _OPEN, ~_STILL_FIRING
+    OneOf(incidents.c.id, "ids"), _OPEN, ~_STILL_FIRING
 )
 
 
@@ -236,7 +237,7 @@ _PRELOADED = "gatewatch_preloaded_alert_lists"
 _ALERT_LISTS = (
     select(incident_alerts.c.incident_id, alerts)
     .join(incident_alerts, incident_alerts.c.fingerprint == alerts.c.fingerprint)
-    .where(incident_alerts.c.incident_id.in_(bindparam("ids", expanding=True)))
+    .where(OneOf(incident_alerts.c.incident_id, "ids"))
     .order_by(incident_alerts.c.incident_id, incident_alerts.c.attached_at, alerts.c.fingerprint)
 )
 
