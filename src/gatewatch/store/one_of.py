@@ -43,4 +43,6 @@ def _any_of_array(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
     item = element.column.type
     # Unbounded: a cast to VARCHAR(n) would cut a longer value to a match it is not.
     array = bindparam(element.name, type_=ARRAY(String() if isinstance(item, String) else item))
-    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(array, **kw)})"
+    # In binary (`%b`): in text form psycopg escapes each element with a regular expression.
+    values = compiler.process(array, **kw).replace(f"%({element.name})s", f"%({element.name})b")
+    return f"{compiler.process(element.column, **kw)} = ANY({values})"
