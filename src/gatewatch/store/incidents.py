@@ -157,15 +157,21 @@ def attach_alerts(connection: Connection, rows: list[dict[str, Any]]) -> None:
     _ATTACH.execute(connection, rows)
 
 
-# Correlated NOT EXISTS stops at the first firing alert of each incident, instead of joining
-# every alert of every touched incident.
+# For each incident, its links in order, each alert looked up by its key, until one fires.
+# The shape is spelled out (a lookup per link, `OFFSET 0` so PostgreSQL keeps the subquery
+# per incident): left to plan it as a join from statistics, which lag in a storm (a fresh
+# table, thousands of alerts changed in seconds), PostgreSQL hashed every firing alert found
+# through the status index, 9-50 ms a batch instead of well under one.
 _STILL_FIRING = (
     select(incident_alerts.c.fingerprint)
-    .join(alerts, alerts.c.fingerprint == incident_alerts.c.fingerprint)
     .where(
         incident_alerts.c.incident_id == incidents.c.id,
-        alerts.c.status == AlertStatus.FIRING.value,
+        select(alerts.c.status)
+        .where(alerts.c.fingerprint == incident_alerts.c.fingerprint)
+        .scalar_subquery()
+        == AlertStatus.FIRING.value,
     )
+    .offset(0)
     .exists()
 )
 _WITHOUT_FIRING_ALERTS = select(incidents.c.id).where(
