@@ -1,9 +1,10 @@
 """The escalation plan an incident freezes when it opens: later config edits apply to new
 incidents only. Stored as JSON, read back typed (by the timers and by the console)."""
 
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import cached_property, lru_cache
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection
@@ -13,6 +14,7 @@ from gatewatch.config.schema import SeverityLevel
 from gatewatch.store import timers as timer_store
 
 PLAN_VERSION = 1
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class _Frozen(BaseModel):
@@ -56,15 +58,20 @@ class EscalationPlan(_Frozen):
             }
         )
 
-    def latest_due(self, started_at: datetime, now: datetime) -> datetime | None:
-        """When the last step that is due by `now` (over every cycle) was due."""
-        due = [
-            when
+    @cached_property
+    def due_offsets(self) -> list[timedelta]:
+        """Every step of every cycle, as time from the start, in order. Worked out once per
+        plan: incidents of a policy share their plan, and a timer pass asks this per step."""
+        return sorted(
+            self.step_due(_EPOCH, step, cycle) - _EPOCH
             for cycle in range(self.repeat + 1)
             for step in range(len(self.steps))
-            if (when := self.step_due(started_at, step, cycle)) <= now
-        ]
-        return max(due, default=None)
+        )
+
+    def latest_due(self, started_at: datetime, now: datetime) -> datetime | None:
+        """When the last step that is due by `now` (over every cycle) was due."""
+        passed = bisect_right(self.due_offsets, now - started_at)
+        return started_at + self.due_offsets[passed - 1] if passed else None
 
 
 def _seconds(delta: timedelta | None) -> float | None:
