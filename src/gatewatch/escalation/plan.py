@@ -5,6 +5,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection
@@ -57,6 +58,11 @@ class EscalationPlan(_Frozen):
                 if self.step_due(started_at, step, cycle) == latest
             }
         )
+
+    @cached_property
+    def stored(self) -> dict[str, Any]:
+        """The plan as its JSON column holds it; dumped once per plan, as plans are shared."""
+        return self.model_dump(mode="json")
 
     @cached_property
     def due_offsets(self) -> list[timedelta]:
@@ -114,7 +120,7 @@ def save_plan(
     plan: EscalationPlan,
     started_at: datetime,
 ) -> None:
-    timer_store.save_plan(connection, incident_id, policy, plan.model_dump(mode="json"), started_at)
+    timer_store.save_plan(connection, incident_id, policy, plan.stored, started_at)
 
 
 def update_plan(connection: Connection, incident_id: int, plan: EscalationPlan) -> None:

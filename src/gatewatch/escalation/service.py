@@ -12,6 +12,7 @@ from gatewatch.config.policies import PolicyConfig, SchedulerConfig
 from gatewatch.config.schema import SeverityLevel
 from gatewatch.errors import Conflict, NotFound
 from gatewatch.escalation.plan import (
+    EscalationPlan,
     IncidentPlan,
     freeze_plan,
     load_plan,
@@ -58,14 +59,23 @@ class Escalation:
         self._composer = composer
         self._pager = StepPager(composer, {s.id: s for s in schedules})
         self._timers = EscalationTimers(runtime, composer, self._pager, scheduler)
+        self._frozen: dict[tuple[str | None, str], EscalationPlan] = {}
 
     # -- incident changes (called inside the change's transaction) ------------------------
 
+    def _plan_for(self, policy: PolicyConfig | None, incident: Incident) -> EscalationPlan:
+        """The plan an incident of this policy and severity freezes. The config does not change
+        while the process runs, so each pair is frozen once: a storm opens hundreds alike."""
+        key = (incident.policy, incident.severity)
+        plan = self._frozen.get(key)
+        if plan is None:
+            level = self._levels.get(incident.severity)
+            plan = self._frozen[key] = freeze_plan(policy, level, set(self._composer.channels))
+        return plan
+
     def incident_opened(self, connection: Connection, incident: Incident, now: datetime) -> None:
         policy = self._policies.get(incident.policy or "")
-        plan = freeze_plan(
-            policy, self._levels.get(incident.severity), set(self._composer.channels)
-        )
+        plan = self._plan_for(policy, incident)
         hours = policy.business_hours if policy is not None else None
         opens = hours.next_open(now) if hours is not None else now
         save_plan(connection, incident.id, incident.policy, plan, opens)
