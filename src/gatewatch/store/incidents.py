@@ -126,16 +126,14 @@ def get_incidents(connection: Connection, incident_ids: Iterable[int]) -> dict[i
     return {row.id: _to_incident(row) for row in rows}
 
 
+_LOCK_INCIDENTS = _GET_INCIDENTS.order_by(incidents.c.id).with_for_update()
+
+
 def lock_incidents(connection: Connection, incident_ids: Iterable[int]) -> dict[int, Incident]:
     """These incidents, locked for this transaction in id order (the order every batch takes
     them in, so two batches cannot deadlock); an acknowledgement waits for the lock."""
-    query = (
-        select(incidents)
-        .where(incidents.c.id.in_(sorted(set(incident_ids))))
-        .order_by(incidents.c.id)
-        .with_for_update()
-    )
-    return {row.id: _to_incident(row) for row in connection.execute(query)}
+    rows = connection.execute(_LOCK_INCIDENTS, {"ids": sorted(set(incident_ids))})
+    return {row.id: _to_incident(row) for row in rows}
 
 
 def open_links(connection: Connection, fingerprints: Iterable[str]) -> set[tuple[int, str]]:

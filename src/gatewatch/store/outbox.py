@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 from gatewatch.model import IncidentStatus
 from gatewatch.store import deferred
 from gatewatch.store.bulk import BulkWrite
+from gatewatch.store.one_of import OneOf
 from gatewatch.store.tables import incidents, notifications
 
 PENDING, SENDING, DELIVERED, DEAD = "pending", "sending", "delivered", "dead"
@@ -98,6 +99,18 @@ def known_keys(connection: Connection, keys: Iterable[str]) -> set[str]:
     return {row.dedup_key for row in connection.execute(query)}
 
 
+_CANCEL_STALE = (
+    update(notifications)
+    .where(OneOf(notifications.c.id, "ids"))
+    .values(status=CANCELLED, lease_until=None, last_error="cancelled: incident moved on")
+)
+_MARK_SENDING = (
+    update(notifications)
+    .where(OneOf(notifications.c.id, "ids"))
+    .values(status=SENDING, lease_until=bindparam("until"))
+)
+
+
 def claim_due(
     connection: Connection, now: datetime, lease_until: datetime, limit: int
 ) -> list[Notification]:
@@ -137,17 +150,9 @@ def claim_due(
     stale = {row.id for row in rows if _stale(row.kind, row.incident_status)}
     claimed = [_row(row) for row in rows if row.id not in stale]
     if stale:
-        connection.execute(
-            update(notifications)
-            .where(notifications.c.id.in_(stale))
-            .values(status=CANCELLED, lease_until=None, last_error="cancelled: incident moved on")
-        )
+        connection.execute(_CANCEL_STALE, {"ids": list(stale)})
     if claimed:
-        connection.execute(
-            update(notifications)
-            .where(notifications.c.id.in_([n.id for n in claimed]))
-            .values(status=SENDING, lease_until=lease_until)
-        )
+        connection.execute(_MARK_SENDING, {"ids": [n.id for n in claimed], "until": lease_until})
     return claimed
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 
 from gatewatch.store import deferred
 from gatewatch.store.bulk import BulkWrite
+from gatewatch.store.one_of import OneOf
 from gatewatch.store.tables import incident_escalations, timers
 
 PENDING, DONE, CANCELLED = "pending", "done", "cancelled"
@@ -110,11 +111,12 @@ def load_plan(connection: Connection, incident_id: int) -> EscalationPlan | None
     return EscalationPlan(row.incident_id, row.policy, row.plan_json, row.started_at)
 
 
+_LOAD_PLANS = select(*_PLAN_COLUMNS).where(OneOf(incident_escalations.c.incident_id, "ids"))
+
+
 def load_plans(connection: Connection, incident_ids: list[int]) -> dict[int, EscalationPlan]:
     deferred.flush(connection)
-    rows = connection.execute(
-        select(*_PLAN_COLUMNS).where(incident_escalations.c.incident_id.in_(incident_ids))
-    )
+    rows = connection.execute(_LOAD_PLANS, {"ids": incident_ids})
     return {
         row.incident_id: EscalationPlan(row.incident_id, row.policy, row.plan_json, row.started_at)
         for row in rows
@@ -204,6 +206,16 @@ def _claimable(now: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+_MARK_CLAIMED = (
+    update(timers)
+    .where(OneOf(timers.c.id, "ids"))
+    .values(claim=bindparam("claim"), claimed_until=bindparam("until"))
+)
+_STILL_CLAIMED = select(timers.c.id).where(
+    OneOf(timers.c.id, "ids"), timers.c.status == PENDING, timers.c.claim == bindparam("claim")
+)
+
+
 def claim_due(
     connection: Connection, now: datetime, claim: str, lease_until: datetime, limit: int
 ) -> list[Timer]:
@@ -220,9 +232,8 @@ def claim_due(
     claimed = [Timer(*row) for row in connection.execute(query)]
     if claimed:
         connection.execute(
-            update(timers)
-            .where(timers.c.id.in_([timer.id for timer in claimed]))
-            .values(claim=claim, claimed_until=lease_until)
+            _MARK_CLAIMED,
+            {"ids": [timer.id for timer in claimed], "claim": claim, "until": lease_until},
         )
     return claimed
 
@@ -233,10 +244,8 @@ def still_claimed(connection: Connection, timer_ids: list[int], claim: str) -> s
     deferred.flush(connection)
     if not timer_ids:
         return set()
-    query = select(timers.c.id).where(
-        timers.c.id.in_(timer_ids), timers.c.status == PENDING, timers.c.claim == claim
-    )
-    return set(connection.execute(query).scalars())
+    rows = connection.execute(_STILL_CLAIMED, {"ids": timer_ids, "claim": claim})
+    return set(rows.scalars())
 
 
 def next_due(connection: Connection, now: datetime) -> datetime | None:
